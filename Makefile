@@ -1,0 +1,122 @@
+# ghp: a GitHub credential proxy.  GNU make.
+#
+#   make          build build/ghp and build/ghpctl
+#   make run      install missing packages, build, run ghp in the
+#                 foreground on etc/ghp.conf.sample with state in ./run
+#   make check    install missing packages, build, run every test
+#   make fuzz     run each fuzz target for FUZZ_SECONDS (default 300)
+#   make install  PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+EXAMPLEDIR ?= $(PREFIX)/share/examples/ghp
+
+CC	?= cc
+CLANG	?= clang
+PKGS	= libevent libsodium jansson libcurl libseccomp openssl sqlite3
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+WARN	= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
+	  -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Werror
+INC	= -Icommon -Imaster -Iworker -Ikeyholder
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(INC) $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer
+
+COMMON_SRC  = $(sort $(wildcard common/*.c))
+MASTER_SRC  = $(sort $(wildcard master/*.c))
+WORKER_SRC  = $(sort $(wildcard worker/*.c))
+KEYHOLDER_SRC = $(sort $(wildcard keyholder/*.c))
+GHP_SRC     = $(MASTER_SRC) $(WORKER_SRC) $(KEYHOLDER_SRC) $(COMMON_SRC)
+GHPCTL_SRC  = $(sort $(wildcard ghpctl/*.c)) $(COMMON_SRC)
+UNIT_SRC    = $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+OBJ	 = build/obj
+SAN	 = build/asan
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+SAN_BIN	 = $(UNIT_SRC:tests/unit/%.c=build/unit-asan/%)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE   ?= 20
+
+# Unit tests link the common code; process code is tested by running it.
+UNIT_LINK = $(COMMON_SRC)
+
+.PHONY: all deps run check unit unit-asan integration lint fuzz fuzz-smoke \
+	install clean
+.DEFAULT_GOAL := all
+
+all: build/ghp build/ghpctl
+
+deps:
+	@sh scripts/deps.sh
+
+$(OBJ)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/ghp: $(GHP_SRC:%.c=$(OBJ)/%.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/ghpctl: $(GHPCTL_SRC:%.c=$(OBJ)/%.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# A unit test is one file; it links the code under test from source.
+build/unit/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
+
+build/unit-asan/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -Itests/unit \
+	    -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
+
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+run: deps all
+	@mkdir -p run
+	build/ghp -d -f etc/ghp.conf.sample -D statedir=$(CURDIR)/run/state \
+	    -D ctlsock=$(CURDIR)/run/ghp.sock -D chrootdir=$(CURDIR)/run/empty \
+	    -D ghpuser=nobody
+
+check: deps all $(UNIT_BIN) $(SAN_BIN) $(FUZZ_BIN)
+	@sh tests/run.sh
+
+unit: $(UNIT_BIN)
+	@sh tests/run.sh unit
+
+unit-asan: $(SAN_BIN)
+	@sh tests/run.sh unit-asan
+
+integration: all
+	@sh tests/run.sh integration
+
+lint:
+	@sh tests/run.sh lint
+
+fuzz-smoke: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SMOKE) sh tests/run.sh fuzz
+
+fuzz: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run.sh fuzz
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLEDIR)
+	install -m 0755 build/ghp build/ghpctl $(DESTDIR)$(SBINDIR)
+	install -m 0644 man/ghp.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/ghp.8 man/ghpctl.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 etc/ghp.conf.sample $(DESTDIR)$(EXAMPLEDIR)
+	install -m 0644 etc/systemd/ghp.service $(DESTDIR)$(EXAMPLEDIR)
+	install -m 0755 etc/rc.d/ghp $(DESTDIR)$(EXAMPLEDIR)/ghp.rc
+
+clean:
+	rm -rf build run

@@ -1,0 +1,27 @@
+/*
+ * util.h: small helpers every process uses.  The x* allocators never
+ * return NULL: they call fatal() when memory runs out, which for a daemon
+ * is the only honest answer.
+ */
+#ifndef GHP_UTIL_H
+#define GHP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+
+/* Seconds on the monotonic clock. */
+time_t	 monotime(void);
+/* Milliseconds on the monotonic clock. */
+uint64_t monotime_ms(void);
+
+int	 fd_nonblock(int);
+int	 fd_cloexec(int);
+
+#endif /* GHP_UTIL_H */

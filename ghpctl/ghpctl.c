@@ -1,0 +1,237 @@
+/*
+ * ghpctl.c: the control tool.  It speaks msg.h's protocol to the master
+ * over the control socket: a hello with the protocol version, one
+ * command, then text records until the end record, whose status is the
+ * exit code (0 done, 1 refused or failed; 2 is ours, for usage).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "msg.h"
+
+#define GHPCTL_TIMEOUT	30	/* seconds to wait for an answer */
+
+static void __attribute__((__noreturn__))
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ghpctl [-f config] [-s socket] command [args]\n"
+	    "commands:\n"
+	    "  status [--json]   the master, the keyholder and each worker\n"
+	    "  reload            reload the configuration, say if it was taken\n");
+	exit(2);
+}
+
+static void __attribute__((__noreturn__))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ghpctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { GHPCTL_TIMEOUT, 0 };
+	int s;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path)
+	    >= sizeof(sun.sun_path))
+		fail("%s: path too long", path);
+	if ((s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1)
+		fail("socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fail("%s: %s (is ghp running?)", path, strerror(errno));
+	(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return s;
+}
+
+/*
+ * Send one command and collect the answer's text; returns the status the
+ * master gave, and prints its reason on stderr.
+ */
+static int
+ctl_command(int s, uint16_t type, char **text)
+{
+	static uint8_t buf[MSG_MAX_SIZE];
+	struct msg_ctl_hello hello = { MSG_PROTOCOL_VERSION };
+	struct msg_ctl_end end;
+	enum msg_error e;
+	struct msg m;
+	size_t len = 0;
+	int r;
+
+	*text = NULL;
+	if (msg_send(s, MSG_CTL_HELLO, 0, 0, -1, &hello, sizeof(hello)) == -1 ||
+	    msg_send(s, type, 0, 0, -1, NULL, 0) == -1)
+		fail("send: %s", strerror(errno));
+	for (;;) {
+		if ((r = msg_recv(s, buf, &m, &e)) == 0)
+			fail("the master closed the connection");
+		if (r == -1) {
+			if (e != MSG_OK)
+				fail("bad answer: %s", msg_strerror(e));
+			fail("receive: %s", errno == EAGAIN ?
+			    "timed out" : strerror(errno));
+		}
+		if (m.hdr.type == MSG_CTL_DATA) {
+			if ((*text = realloc(*text, len + m.len + 1)) == NULL)
+				fail("out of memory");
+			memcpy(*text + len, m.data, m.len);
+			len += m.len;
+			(*text)[len] = '\0';
+			continue;
+		}
+		if (m.hdr.type != MSG_CTL_END)
+			fail("unexpected %s message", msg_type_name(m.hdr.type));
+		memcpy(&end, m.data, sizeof(end));
+		if (m.len > sizeof(end))
+			fprintf(stderr, "ghpctl: %.*s\n",
+			    (int)(m.len - sizeof(end)), m.data + sizeof(end));
+		return end.status == 0 ? 0 : 1;
+	}
+}
+
+static void
+print_duration(json_int_t s)
+{
+	if (s >= 86400)
+		printf("%lldd%02lldh", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		printf("%lldh%02lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		printf("%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		printf("%llds", (long long)s);
+}
+
+/* The human form of status: one line per process. */
+static int
+print_status(const char *text)
+{
+	json_t *root, *procs, *p;
+	json_error_t err;
+	size_t i;
+
+	if ((root = json_loads(text, 0, &err)) == NULL)
+		fail("bad status answer: %s", err.text);
+	printf("ghp: generation %lld, config %s, up ",
+	    (long long)json_integer_value(json_object_get(root, "generation")),
+	    json_string_value(json_object_get(root, "config")));
+	print_duration(json_integer_value(json_object_get(root, "uptime_s")));
+	printf("\n%-10s %7s %-9s %4s %8s %9s\n", "ROLE", "PID", "STATE", "GEN",
+	    "UPTIME", "REQUESTS");
+	procs = json_object_get(root, "processes");
+	json_array_foreach(procs, i, p) {
+		printf("%-10s %7lld %-9s ",
+		    json_string_value(json_object_get(p, "role")),
+		    (long long)json_integer_value(json_object_get(p, "pid")),
+		    json_string_value(json_object_get(p, "state")));
+		if (json_object_get(p, "generation") != NULL)
+			printf("%4lld ", (long long)json_integer_value(
+			    json_object_get(p, "generation")));
+		else
+			printf("%4s ", "-");
+		printf("%*s", 0, "");
+		print_duration(json_integer_value(json_object_get(p,
+		    "uptime_s")));
+		if (json_object_get(p, "requests") != NULL)
+			printf(" %9lld", (long long)json_integer_value(
+			    json_object_get(p, "requests")));
+		printf("\n");
+	}
+	json_decref(root);
+	return 0;
+}
+
+static const char *
+socket_path(const char *sock, const char *conf_path)
+{
+	struct config *conf;
+	const char *path;
+
+	if (sock != NULL)
+		return sock;
+	if (conf_path == NULL)
+		return CONFIG_DEFAULT_CONTROL;
+	if ((conf = config_load(conf_path)) == NULL)
+		exit(1);
+	path = strdup(conf->control_socket);
+	config_free(conf);
+	if (path == NULL)
+		fail("out of memory");
+	return path;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *sock = NULL, *conf_path = NULL;
+	char *text;
+	int ch, s, status, json = 0;
+
+	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "status") == 0) {
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			json = 1;
+		else if (argc != 1)
+			usage();
+		s = ctl_connect(socket_path(sock, conf_path));
+		if ((status = ctl_command(s, MSG_CTL_STATUS, &text)) == 0 &&
+		    text != NULL) {
+			if (json)
+				fputs(text, stdout);
+			else
+				print_status(text);
+		}
+	} else if (strcmp(argv[0], "reload") == 0) {
+		if (argc != 1)
+			usage();
+		s = ctl_connect(socket_path(sock, conf_path));
+		status = ctl_command(s, MSG_CTL_RELOAD, &text);
+		if (text != NULL)
+			fputs(text, stdout);
+	} else
+		usage();
+	free(text);
+	close(s);
+	return status;
+}

@@ -1,0 +1,167 @@
+/*
+ * worker.c: the worker process; see worker.h.
+ *
+ * Start-up order, which is the security argument: make the process
+ * undumpable, chroot and drop to the workers' account, set up the event
+ * loop and the accept set, and only then close the system-call sandbox.
+ * From there on the worker can use the descriptors it holds and make new
+ * sockets, and nothing else: no file, no exec, no fork.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "chan.h"
+#include "log.h"
+#include "msg.h"
+#include "sandbox.h"
+#include "server.h"
+#include "util.h"
+#include "worker.h"
+
+struct worker {
+	const struct worker_args *args;
+	struct event_base	*base;
+	struct chan		*master;
+	struct chan		*keyholder;
+	int			 draining;
+	char			 name[48];
+};
+
+static struct worker w;
+
+static void
+worker_log_sink(int priority, const char *line)
+{
+	uint8_t buf[sizeof(struct msg_log) + 2048];
+	struct msg_log ml;
+	size_t n = strlen(line);
+
+	if (w.master == NULL || chan_dead(w.master)) {
+		(void)dprintf(STDERR_FILENO, "%s\n", line);
+		return;
+	}
+	if (n > sizeof(buf) - sizeof(ml))
+		n = sizeof(buf) - sizeof(ml);
+	ml.priority = priority;
+	memcpy(buf, &ml, sizeof(ml));
+	memcpy(buf + sizeof(ml), line, n);
+	(void)chan_send(w.master, MSG_LOG, 0, 0, -1, buf, sizeof(ml) + n);
+}
+
+static void __attribute__((__noreturn__))
+worker_exit(int status)
+{
+	if (w.master != NULL)
+		chan_flush(w.master);
+	exit(status);
+}
+
+static void
+worker_idle(void)
+{
+	log_debug("drained, exiting");
+	worker_exit(0);
+}
+
+static int
+worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	switch (m->hdr.type) {
+	case MSG_KH_PONG:
+		log_debug("keyholder channel up");
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void
+worker_keyholder_closed(struct chan *c, void *arg)
+{
+	if (w.keyholder == c)
+		w.keyholder = NULL;
+	log_debug("keyholder channel closed");
+}
+
+static void
+worker_stats(uint32_t reqid)
+{
+	struct msg_stats st;
+
+	memset(&st, 0, sizeof(st));
+	st.requests = server_requests();
+	st.connections = server_connections();
+	st.draining = w.draining;
+	chan_send(w.master, MSG_STATS, w.args->id, reqid, -1, &st,
+	    sizeof(st));
+}
+
+static int
+worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	switch (m->hdr.type) {
+	case MSG_STOP:
+		if (!w.draining) {
+			w.draining = 1;
+			log_debug("draining %u connections",
+			    server_connections());
+			server_drain(worker_idle);
+		}
+		return 0;
+	case MSG_STATS_REQ:
+		worker_stats(m->hdr.reqid);
+		return 0;
+	case MSG_KEYHOLDER_FD:
+		if (w.keyholder != NULL)
+			chan_free(w.keyholder);
+		w.keyholder = chan_new(w.base, m->fd, "keyholder",
+		    worker_keyholder_dispatch, worker_keyholder_closed, NULL);
+		chan_send(w.keyholder, MSG_KH_PING, w.args->id, 0, -1, NULL,
+		    0);
+		return 0;
+	default:
+		if (m->fd != -1)
+			close(m->fd);
+		return -1;
+	}
+}
+
+static void
+worker_master_closed(struct chan *c, void *arg)
+{
+	/* The master is gone: no orphan serves on. */
+	w.master = NULL;
+	exit(0);
+}
+
+void
+worker_main(const struct worker_args *args)
+{
+	memset(&w, 0, sizeof(w));
+	w.args = args;
+	(void)snprintf(w.name, sizeof(w.name), "worker %d.%d",
+	    args->generation, args->slot);
+	log_procname(w.name);
+	priv_nodump();
+	priv_drop(args->acct, args->acct->name != NULL ?
+	    args->conf->chroot : NULL);
+	if ((w.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	w.master = chan_new(w.base, args->chan_fd, "master",
+	    worker_master_dispatch, worker_master_closed, NULL);
+	log_set_sink(worker_log_sink);
+	server_init(w.base, args->conf, args->listeners, args->nlisteners);
+	sandbox_enter(SANDBOX_WORKER);
+	chan_send(w.master, MSG_WORKER_READY, args->id, 0, -1, NULL, 0);
+	log_debug("ready, %s sandbox closed, uid %u", sandbox_name(),
+	    (unsigned int)getuid());
+	event_base_dispatch(w.base);
+	worker_exit(0);
+}
