@@ -60,7 +60,7 @@ log_emit(int priority, const char *line)
 	errno = saved;
 }
 
-static void
+static void __attribute__((__format__(printf, 3, 0)))
 log_vwrite(int priority, const char *errstr, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 64];
