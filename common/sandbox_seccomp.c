@@ -65,6 +65,8 @@ static const int sandbox_keyholder_extra[] = {
 	SCMP_SYS(fchown), SCMP_SYS(fchmod), SCMP_SYS(getcwd),
 	SCMP_SYS(readlink), SCMP_SYS(access), SCMP_SYS(faccessat),
 	SCMP_SYS(statx), SCMP_SYS(flock),
+	/* key memory: sodium_malloc() locks it, sodium_free() unlocks it */
+	SCMP_SYS(mlock), SCMP_SYS(munlock),
 };
 
 static void

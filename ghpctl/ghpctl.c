@@ -67,6 +67,24 @@ ctl_connect(const char *path)
 	return s;
 }
 
+/* The master's reason, one "ghpctl: " line per line of it. */
+static void
+print_reason(const char *p, size_t n)
+{
+	const char *nl;
+	size_t len;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		len = nl != NULL ? (size_t)(nl - p) : n;
+		fprintf(stderr, "ghpctl: %.*s\n", (int)len, p);
+		if (nl == NULL)
+			break;
+		n -= len + 1;
+		p = nl + 1;
+	}
+}
+
 /*
  * Send one command and collect the answer's text; returns the status the
  * master gave, and prints its reason on stderr.
@@ -106,26 +124,40 @@ ctl_command(int s, uint16_t type, char **text)
 		if (m.hdr.type != MSG_CTL_END)
 			fail("unexpected %s message", msg_type_name(m.hdr.type));
 		memcpy(&end, m.data, sizeof(end));
-		if (m.len > sizeof(end))
-			fprintf(stderr, "ghpctl: %.*s\n",
-			    (int)(m.len - sizeof(end)), m.data + sizeof(end));
+		print_reason((const char *)m.data + sizeof(end),
+		    m.len - sizeof(end));
 		return end.status == 0 ? 0 : 1;
 	}
 }
 
 static void
-print_duration(json_int_t s)
+format_duration(char *buf, size_t len, json_int_t s)
 {
 	if (s >= 86400)
-		printf("%lldd%02lldh", (long long)(s / 86400),
+		(void)snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));
 	else if (s >= 3600)
-		printf("%lldh%02lldm", (long long)(s / 3600),
+		(void)snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600),
 		    (long long)(s % 3600 / 60));
 	else if (s >= 60)
-		printf("%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+		(void)snprintf(buf, len, "%lldm%02llds", (long long)(s / 60),
+		    (long long)(s % 60));
 	else
-		printf("%llds", (long long)s);
+		(void)snprintf(buf, len, "%llds", (long long)s);
+}
+
+static json_int_t
+jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *
+jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "-";
 }
 
 /* The human form of status: one line per process. */
@@ -134,34 +166,27 @@ print_status(const char *text)
 {
 	json_t *root, *procs, *p;
 	json_error_t err;
+	char up[32], gen[16], req[24];
 	size_t i;
 
 	if ((root = json_loads(text, 0, &err)) == NULL)
 		fail("bad status answer: %s", err.text);
-	printf("ghp: generation %lld, config %s, up ",
-	    (long long)json_integer_value(json_object_get(root, "generation")),
-	    json_string_value(json_object_get(root, "config")));
-	print_duration(json_integer_value(json_object_get(root, "uptime_s")));
-	printf("\n%-10s %7s %-9s %4s %8s %9s\n", "ROLE", "PID", "STATE", "GEN",
+	format_duration(up, sizeof(up), jint(root, "uptime_s"));
+	printf("ghp: generation %lld, config %s, up %s\n",
+	    (long long)jint(root, "generation"), jstr(root, "config"), up);
+	printf("%-10s %7s %-9s %4s %8s %9s\n", "ROLE", "PID", "STATE", "GEN",
 	    "UPTIME", "REQUESTS");
 	procs = json_object_get(root, "processes");
 	json_array_foreach(procs, i, p) {
-		printf("%-10s %7lld %-9s ",
-		    json_string_value(json_object_get(p, "role")),
-		    (long long)json_integer_value(json_object_get(p, "pid")),
-		    json_string_value(json_object_get(p, "state")));
-		if (json_object_get(p, "generation") != NULL)
-			printf("%4lld ", (long long)json_integer_value(
-			    json_object_get(p, "generation")));
-		else
-			printf("%4s ", "-");
-		printf("%*s", 0, "");
-		print_duration(json_integer_value(json_object_get(p,
-		    "uptime_s")));
-		if (json_object_get(p, "requests") != NULL)
-			printf(" %9lld", (long long)json_integer_value(
-			    json_object_get(p, "requests")));
-		printf("\n");
+		format_duration(up, sizeof(up), jint(p, "uptime_s"));
+		(void)snprintf(gen, sizeof(gen), "%lld",
+		    (long long)jint(p, "generation"));
+		(void)snprintf(req, sizeof(req), "%lld",
+		    (long long)jint(p, "requests"));
+		printf("%-10s %7lld %-9s %4s %8s %9s\n", jstr(p, "role"),
+		    (long long)jint(p, "pid"), jstr(p, "state"),
+		    json_object_get(p, "generation") ? gen : "-", up,
+		    json_object_get(p, "requests") ? req : "-");
 	}
 	json_decref(root);
 	return 0;

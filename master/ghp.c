@@ -245,9 +245,12 @@ master_reload(char *err, size_t errlen)
 		return -1;
 	}
 	if (strcmp(conf->state_dir, master->conf->state_dir) != 0 ||
-	    strcmp(conf->control_socket, master->conf->control_socket) != 0)
-		log_warnx("reload: a new state directory or control socket "
-		    "takes effect when ghp is restarted");
+	    strcmp(conf->control_socket, master->conf->control_socket) != 0 ||
+	    strcmp(kacct.name ? kacct.name : "",
+	    master->keyholder_acct.name ? master->keyholder_acct.name : "")
+	    != 0)
+		log_warnx("reload: a new state directory, control socket or "
+		    "keyholder user takes effect when ghp is restarted");
 	if (open_logs(conf, err, errlen) == -1)
 		log_warnx("reload: %s", err);
 	free(master->worker_acct.name);

@@ -8,7 +8,7 @@
  *
  * Supervision: a child that dies unasked is restarted, at once the first
  * time and with a doubling delay (up to PROC_BACKOFF_MAX seconds) while
- * it keeps dying within PROC_STABLE seconds of its start.  A worker that
+ * it keeps dying within PROC_STABLE seconds of its start.  A child that
  * exits with EX_CONFIG (78) is not restarted: its config cannot work and
  * a crash loop would only hide that.  A child whose channel breaks (EOF
  * or a malformed message) is killed, since we can no longer speak to it.
@@ -327,8 +327,9 @@ proc_kill_all(void)
 	struct proc *p;
 
 	TAILQ_FOREACH(p, &master->procs, entry) {
-		log_warnx("%s pid %d did not stop in time, killing it",
-		    proc_role_name(p->role), (int)p->pid);
+		log_warnx("%s pid %d did not stop within the shutdown "
+		    "timeout, killing it", proc_role_name(p->role),
+		    (int)p->pid);
 		kill(p->pid, SIGKILL);
 	}
 }

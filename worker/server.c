@@ -2,7 +2,9 @@
  * server.c: see server.h.
  */
 #include <sys/types.h>
+#ifdef __linux__
 #include <sys/epoll.h>
+#endif
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,7 +32,7 @@ struct conn {
 };
 
 static struct event_base	*srv_base;
-static struct event		*srv_accept_ev;
+static struct event		*srv_accept_ev[SERVER_MAX_LISTENERS];
 static int			 srv_epfd = -1;
 static const struct worker_listener *srv_listeners;
 static int			 srv_nlisteners;
@@ -49,6 +51,7 @@ static const char srv_timeout[] =
     "\"documentation_url\":\"https://docs.github.com/rest\"}\n";
 
 static void	server_accept_cb(int, short, void *);
+static void	server_accept_on(int);
 
 uint32_t
 server_connections(void)
@@ -62,35 +65,80 @@ server_requests(void)
 	return srv_requests;
 }
 
-void
-server_init(struct event_base *base, const struct config *conf,
-    const struct worker_listener *l, int n)
+#ifdef __linux__
+/*
+ * One epoll set of our own holds the listening sockets with
+ * EPOLLEXCLUSIVE; libevent watches that set.
+ */
+static void
+server_listen(struct event_base *base)
 {
 	struct epoll_event ev;
 	int i;
 
-	srv_base = base;
-	srv_listeners = l;
-	srv_nlisteners = n;
 	if ((srv_epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < srv_nlisteners; i++) {
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(srv_epfd, EPOLL_CTL_ADD, l[i].fd, &ev) == -1 &&
-		    errno == EINVAL) {
+		if (epoll_ctl(srv_epfd, EPOLL_CTL_ADD, srv_listeners[i].fd,
+		    &ev) == -1 && errno == EINVAL) {
 			/* Kernels before 4.5: every worker wakes. */
 			ev.events = EPOLLIN;
-			if (epoll_ctl(srv_epfd, EPOLL_CTL_ADD, l[i].fd, &ev)
-			    == -1)
+			if (epoll_ctl(srv_epfd, EPOLL_CTL_ADD,
+			    srv_listeners[i].fd, &ev) == -1)
 				fatal("epoll_ctl");
 		}
 	}
-	srv_accept_ev = event_new(base, srv_epfd, EV_READ | EV_PERSIST,
+	srv_accept_ev[0] = event_new(base, srv_epfd, EV_READ | EV_PERSIST,
 	    server_accept_cb, NULL);
-	if (srv_accept_ev == NULL || event_add(srv_accept_ev, NULL) == -1)
+	if (srv_accept_ev[0] == NULL || event_add(srv_accept_ev[0], NULL) == -1)
 		fatalx("%s: event", __func__);
+}
+
+static void
+server_accept_cb(int fd, short ev, void *arg)
+{
+	struct epoll_event evs[SERVER_EPOLL_EVENTS];
+	int i, n;
+
+	n = epoll_wait(srv_epfd, evs, SERVER_EPOLL_EVENTS, 0);
+	for (i = 0; i < n; i++)
+		if (evs[i].data.u32 < (uint32_t)srv_nlisteners)
+			server_accept_on(srv_listeners[evs[i].data.u32].fd);
+}
+#else
+/* Elsewhere each listening socket is an event of its own. */
+static void
+server_listen(struct event_base *base)
+{
+	int i;
+
+	for (i = 0; i < srv_nlisteners && i < SERVER_MAX_LISTENERS; i++) {
+		srv_accept_ev[i] = event_new(base, srv_listeners[i].fd,
+		    EV_READ | EV_PERSIST, server_accept_cb, NULL);
+		if (srv_accept_ev[i] == NULL ||
+		    event_add(srv_accept_ev[i], NULL) == -1)
+			fatalx("%s: event", __func__);
+	}
+}
+
+static void
+server_accept_cb(int fd, short ev, void *arg)
+{
+	server_accept_on(fd);
+}
+#endif
+
+void
+server_init(struct event_base *base, const struct config *conf,
+    const struct worker_listener *l, int n)
+{
+	srv_base = base;
+	srv_listeners = l;
+	srv_nlisteners = n;
+	server_listen(base);
 }
 
 static void
@@ -106,13 +154,18 @@ server_drain(void (*idle)(void))
 	int i;
 
 	srv_idle = idle;
-	if (srv_accept_ev != NULL) {
-		event_free(srv_accept_ev);
-		srv_accept_ev = NULL;
-		close(srv_epfd);
+	if (srv_nlisteners > 0) {
+		for (i = 0; i < SERVER_MAX_LISTENERS; i++) {
+			if (srv_accept_ev[i] != NULL)
+				event_free(srv_accept_ev[i]);
+			srv_accept_ev[i] = NULL;
+		}
+		if (srv_epfd != -1)
+			close(srv_epfd);
 		srv_epfd = -1;
 		for (i = 0; i < srv_nlisteners; i++)
 			close(srv_listeners[i].fd);
+		srv_nlisteners = 0;
 	}
 	server_check_idle();
 }
@@ -227,14 +280,3 @@ server_accept_on(int lfd)
 	}
 }
 
-static void
-server_accept_cb(int fd, short ev, void *arg)
-{
-	struct epoll_event evs[SERVER_EPOLL_EVENTS];
-	int i, n;
-
-	n = epoll_wait(srv_epfd, evs, SERVER_EPOLL_EVENTS, 0);
-	for (i = 0; i < n; i++)
-		if (evs[i].data.u32 < (uint32_t)srv_nlisteners)
-			server_accept_on(srv_listeners[evs[i].data.u32].fd);
-}

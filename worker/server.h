@@ -23,6 +23,7 @@
 #define SERVER_HEAD_MAX		(16 * 1024)	/* request line + headers */
 #define SERVER_HEAD_TIMEOUT	10		/* seconds */
 #define SERVER_MAX_CONNECTIONS	10000
+#define SERVER_MAX_LISTENERS	64
 
 struct event_base;
 

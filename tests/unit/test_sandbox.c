@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "sandbox.h"
 #include "unit.h"
@@ -146,6 +148,21 @@ keyholder_open(void)
 	return 0;
 }
 
+/* Key memory: sodium_malloc() locks, sodium_free() unlocks and zeroes. */
+static int
+keyholder_key_memory(void)
+{
+	unsigned char *k;
+
+	if ((k = sodium_malloc(32)) == NULL)
+		return 1;
+	randombytes_buf(k, 32);
+	sodium_mprotect_readonly(k);
+	sodium_mprotect_readwrite(k);
+	sodium_free(k);
+	return 0;
+}
+
 static void
 test_worker_allowed(void)
 {
@@ -172,6 +189,8 @@ test_keyholder(void)
 {
 	/* The keyholder may open files (its database), but not exec. */
 	CHECK(exited_ok(run_sandboxed(SANDBOX_KEYHOLDER, keyholder_open)));
+	CHECK(exited_ok(run_sandboxed(SANDBOX_KEYHOLDER,
+	    keyholder_key_memory)));
 	CHECK(killed_by_sigsys(run_sandboxed(SANDBOX_KEYHOLDER,
 	    forbidden_exec)));
 	CHECK(killed_by_sigsys(run_sandboxed(SANDBOX_KEYHOLDER,
@@ -182,6 +201,8 @@ int
 main(void)
 {
 	log_init(1, 0, "test_sandbox");
+	if (sodium_init() == -1)
+		return 1;
 	UNIT_RUN(test_worker_allowed);
 	UNIT_RUN(test_worker_forbidden);
 	UNIT_RUN(test_keyholder);
