@@ -283,6 +283,7 @@ master_stop(void)
 	if (master->stopping)
 		return;
 	master->stopping = 1;
+	listen_close_all();
 	log_info("stopping: draining %d workers",
 	    proc_count_live(ROLE_WORKER));
 	proc_stop_all();

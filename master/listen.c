@@ -172,3 +172,13 @@ listen_count(void)
 		n++;
 	return n;
 }
+
+/* Stopping: new connections must be refused, not left to wait. */
+void
+listen_close_all(void)
+{
+	struct listener *l, *tmp;
+
+	TAILQ_FOREACH_SAFE(l, &master->listeners, entry, tmp)
+		listen_free(l);
+}

@@ -113,6 +113,7 @@ const char *proc_state_name(enum proc_state);
 /* listen.c */
 int	 listen_reconcile(const struct config *, char *err, size_t errlen);
 void	 listen_close_unmarked(void);
+void	 listen_close_all(void);
 int	 listen_count(void);
 
 /* control.c */

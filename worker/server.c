@@ -29,6 +29,8 @@
 struct conn {
 	struct bufferevent	*bev;
 	int			 answered;
+	int			 lingering;	/* answer sent, discarding */
+	size_t			 discarded;
 };
 
 static struct event_base	*srv_base;
@@ -202,6 +204,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr end;
 
+	if (c->lingering) {
+		c->discarded += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->discarded > SERVER_LINGER_MAX)
+			conn_free(c);
+		return;
+	}
 	if (c->answered)
 		return;
 	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
@@ -215,13 +224,24 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
+/*
+ * The answer is out.  Closing now, with request bytes still unread, would
+ * make the kernel send a reset that can destroy the answer on its way;
+ * so close our side and read what the client still sends, for a bounded
+ * time and amount, before letting go (a "lingering close").
+ */
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
+	struct timeval tv = { SERVER_LINGER_TIMEOUT, 0 };
 
-	if (c->answered)
-		conn_free(c);
+	if (!c->answered || c->lingering)
+		return;
+	c->lingering = 1;
+	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_enable(bev, EV_READ);
 }
 
 static void
@@ -230,7 +250,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    !c->answered) {
+	    !c->answered && !c->lingering) {
 		conn_respond(c, 408, "Request Timeout", srv_timeout);
 		bufferevent_set_timeouts(bev, NULL, NULL);
 		return;

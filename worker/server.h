@@ -24,6 +24,8 @@
 #define SERVER_HEAD_TIMEOUT	10		/* seconds */
 #define SERVER_MAX_CONNECTIONS	10000
 #define SERVER_MAX_LISTENERS	64
+#define SERVER_LINGER_TIMEOUT	2		/* seconds */
+#define SERVER_LINGER_MAX	(1024 * 1024)	/* bytes discarded at most */
 
 struct event_base;
 

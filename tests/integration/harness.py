@@ -1,0 +1,551 @@
+"""
+harness.py: runs the real ghp daemon for the integration tests.
+
+A Ghp object owns one temporary directory (config, state directory,
+chroot, control socket, log) and one daemon started from it.  It waits by
+polling `ghpctl status --json`, never by sleeping a fixed time, and it
+never leaves a process behind: cleanup() kills, by pid, every process it
+has seen (the master, the keyholder, every worker) and every process left
+in the master's process group.
+
+The binaries are $GHP_BIN and $GHPCTL_BIN when set (an ASan build, say),
+else the ones `make` builds in the repository.
+
+Python 3 standard library only.
+"""
+
+import atexit
+import json
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def _find_bin(env, name):
+    """$env, else the first executable file among the usual places."""
+    path = os.environ.get(env)
+    if path:
+        return os.path.abspath(path)
+    for cand in (os.path.join(REPO, "build", name), os.path.join(REPO, name),
+                 os.path.join(REPO, name, name)):
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return os.path.join(REPO, "build", name)
+
+
+GHP_BIN = _find_bin("GHP_BIN", "ghp")
+GHPCTL_BIN = _find_bin("GHPCTL_BIN", "ghpctl")
+
+IS_ROOT = os.geteuid() == 0
+NEED_ROOT = "needs root (setresuid, chroot, chown)"
+
+# Generous enough for an ASan build on a loaded machine, short enough
+# that a hung daemon fails the suite quickly.
+START_TIMEOUT = float(os.environ.get("GHP_START_TIMEOUT", "10"))
+STOP_TIMEOUT = 5.0
+
+NOT_FOUND_BODY = (b'{"message":"Not Found",'
+                  b'"documentation_url":"https://docs.github.com/rest"}')
+
+
+def have_ipv6():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def free_port(host="127.0.0.1"):
+    """A port nothing listens on right now (bind port 0, let it go)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def nobody_ids():
+    pw = pwd.getpwnam("nobody")
+    try:
+        gid = grp.getgrnam("nogroup").gr_gid
+    except KeyError:
+        gid = pw.pw_gid
+    return pw.pw_uid, gid
+
+
+# -------------------------------------------------------------- /proc
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of str; {} if the process is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
+    out = {}
+    for line in text.splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.strip()
+    return out
+
+
+def proc_uids(pid):
+    """(real, effective, saved, fs) uids."""
+    st = proc_status(pid)
+    return tuple(int(x) for x in st.get("Uid", "").split())
+
+
+def proc_root(pid):
+    return os.readlink("/proc/%d/root" % pid)
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    # "pid (comm) S ...": the state follows the last ')'.
+    state = stat.rpartition(")")[2].split()[0]
+    return state not in ("Z", "X")
+
+
+def _pgid_members(pgid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # after comm: state ppid pgrp
+        if len(fields) > 2 and int(fields[2]) == pgid:
+            out.append(int(d))
+    return out
+
+
+# -------------------------------------------------------------- HTTP
+
+
+class HttpResponse:
+    def __init__(self, status, reason, headers, body, raw):
+        self.status = status
+        self.reason = reason
+        self.headers = headers      # lower-case names
+        self.body = body
+        self.raw = raw
+
+    def __repr__(self):
+        return "<HTTP %s %r %r>" % (self.status, self.headers, self.body[:200])
+
+
+def http_raw(host, port, data, timeout=5.0):
+    """Send bytes, read until the server closes; returns the bytes."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect((host, port))
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                if chunks:
+                    break
+                raise
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks)
+
+
+def parse_http(raw):
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ValueError("no complete HTTP head in %r" % raw[:300])
+    lines = head.decode("iso-8859-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+        raise ValueError("bad status line %r" % lines[0])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return HttpResponse(int(parts[1]), parts[2] if len(parts) > 2 else "",
+                        headers, body, raw)
+
+
+def http_get(host, port, path="/", headers=None, method="GET", timeout=5.0):
+    hdrs = {"Host": "api.github.com", "User-Agent": "ghp-integration",
+            "Accept": "application/vnd.github+json"}
+    if headers:
+        hdrs.update(headers)
+    req = "%s %s HTTP/1.1\r\n" % (method, path)
+    req += "".join("%s: %s\r\n" % kv for kv in hdrs.items()) + "\r\n"
+    return parse_http(http_raw(host, port, req.encode("latin-1"), timeout))
+
+
+# -------------------------------------------------------------- daemon
+
+_live = []
+
+
+@atexit.register
+def _cleanup_all():
+    for g in list(_live):
+        g.cleanup()
+
+
+class GhpError(AssertionError):
+    pass
+
+
+class GhpDied(GhpError):
+    """The master exited when it should not have."""
+
+
+class Ghp:
+    """One ghp daemon in its own temporary directory.
+
+    workers       the `workers` keyword
+    ipv6          also listen on ::1 (when the host has IPv6)
+    user          the `user` keyword
+    run_as        a command prefix to start ghp with (setpriv ...), for
+                  running it as an ordinary user
+    extra         more config text, appended
+    """
+
+    def __init__(self, workers=2, ipv6=False, user="nobody", run_as=None,
+                 extra="", shutdown_timeout=3, verbose=1):
+        self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
+        os.chmod(self.dir, 0o755)     # so that nobody can traverse it
+        self.conf = os.path.join(self.dir, "ghp.conf")
+        self.state_dir = os.path.join(self.dir, "state")
+        self.sock = os.path.join(self.dir, "ghp.sock")
+        self.chroot = os.path.join(self.dir, "empty")
+        self.log_path = os.path.join(self.dir, "ghp.log")
+        self.user = user
+        self.run_as = list(run_as or [])
+        self.verbose = verbose
+        self.shutdown_timeout = shutdown_timeout
+        self.extra = extra
+        self.port = free_port("127.0.0.1")
+        self.port6 = None
+        if ipv6 and have_ipv6():
+            self.port6 = free_port("::1")
+        self.workers = workers
+        self.proc = None
+        self.pgid = None
+        self.pids = set()           # every pid ever seen in a status
+        self._logf = None
+        self.write_config()
+        _live.append(self)
+
+    # ---- config
+
+    def config_text(self, workers=None, extra=None):
+        w = self.workers if workers is None else workers
+        lines = [
+            "# written by tests/integration/harness.py",
+            'user "%s"' % self.user,
+            'chroot "%s"' % self.chroot,
+            "workers %d" % w,
+            'state directory "%s"' % self.state_dir,
+            'control socket "%s"' % self.sock,
+            "shutdown timeout %d" % self.shutdown_timeout,
+            "listen on 127.0.0.1 port %d" % self.port,
+        ]
+        if self.port6:
+            lines.append("listen on ::1 port %d" % self.port6)
+        text = "\n".join(lines) + "\n"
+        ex = self.extra if extra is None else extra
+        if ex:
+            text += ex if ex.endswith("\n") else ex + "\n"
+        return text
+
+    def write_config(self, text=None, workers=None):
+        """Rewrite the config; workers= changes the expected count too."""
+        if workers is not None:
+            self.workers = workers
+        if text is None:
+            text = self.config_text()
+        with open(self.conf, "w") as f:
+            f.write(text)
+        os.chmod(self.conf, 0o644)
+
+    def append_config(self, line):
+        """Append a line; returns its line number."""
+        with open(self.conf) as f:
+            n = len(f.read().splitlines())
+        with open(self.conf, "a") as f:
+            f.write(line.rstrip("\n") + "\n")
+        return n + 1
+
+    def config_lines(self):
+        with open(self.conf) as f:
+            return len(f.read().splitlines())
+
+    def chown_dir(self, uid, gid):
+        """Hand the whole temporary directory to uid:gid."""
+        for root, dirs, files in os.walk(self.dir):
+            os.chown(root, uid, gid)
+            for n in files:
+                os.chown(os.path.join(root, n), uid, gid)
+
+    # ---- running
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self, wait=True, timeout=START_TIMEOUT):
+        if self.proc is not None and self.proc.poll() is None:
+            raise GhpError("ghp already running")
+        self._logf = open(self.log_path, "ab")
+        args = self.run_as + [GHP_BIN, "-d"]
+        if self.verbose:
+            args.append("-" + "v" * self.verbose)
+        args += ["-f", self.conf]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     stdout=self._logf, stderr=self._logf,
+                                     start_new_session=True, cwd=self.dir)
+        self.pgid = self.proc.pid
+        self.pids.add(self.proc.pid)
+        if wait:
+            self.wait_ready(timeout=timeout)
+        return self
+
+    def ctl(self, *args, timeout=15, as_prefix=None):
+        """Run ghpctl -s <sock> ARGS; returns (rc, stdout, stderr)."""
+        cmd = list(as_prefix or []) + [GHPCTL_BIN]
+        if not (args and args[0] in ("-s", "-f")):
+            cmd += ["-s", self.sock]
+        cmd += list(args)
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout, r.stderr
+
+    def status(self):
+        rc, out, err = self.ctl("status", "--json")
+        if rc != 0:
+            raise GhpError("ghpctl status --json: exit %d: %s" %
+                           (rc, err.strip()))
+        try:
+            st = json.loads(out)
+        except ValueError as e:
+            raise GhpError("ghpctl status --json: not JSON (%s): %r" %
+                           (e, out[:500]))
+        for p in st.get("processes", []):
+            if isinstance(p.get("pid"), int) and p["pid"] > 0:
+                self.pids.add(p["pid"])
+        return st
+
+    def reload(self):
+        return self.ctl("reload")
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- what status says
+
+    @staticmethod
+    def procs(st, role, state=None, generation=None):
+        return [p for p in st["processes"] if p.get("role") == role and
+                (state is None or p.get("state") == state) and
+                (generation is None or p.get("generation") == generation)]
+
+    def worker_pids(self, st=None, generation=None):
+        st = st or self.status()
+        return [p["pid"] for p in self.procs(st, "worker", "running",
+                                             generation)]
+
+    def keyholder_pid(self, st=None):
+        st = st or self.status()
+        kh = self.procs(st, "keyholder", "running")
+        return kh[0]["pid"] if kh else None
+
+    def is_ready(self, st, workers=None, generation=None):
+        """Keyholder running, exactly N workers of the generation running
+        and no other worker left."""
+        n = self.workers if workers is None else workers
+        gen = st["generation"] if generation is None else generation
+        if st["generation"] != gen:
+            return False
+        if len(self.procs(st, "keyholder", "running")) != 1:
+            return False
+        ws = self.procs(st, "worker")
+        return (len(ws) == n and
+                all(w["state"] == "running" and w["generation"] == gen
+                    for w in ws))
+
+    def wait_ready(self, timeout=START_TIMEOUT, workers=None,
+                   generation=None):
+        def ready():
+            if not self.running():
+                raise GhpDied("ghp exited with status %s while starting"
+                              % self.proc.returncode)
+            if not os.path.exists(self.sock):
+                return False
+            st = self.status()
+            return st if self.is_ready(st, workers, generation) else False
+        return self.wait_for(ready, timeout,
+                             "keyholder and %s workers running" %
+                             (self.workers if workers is None else workers))
+
+    def wait_for(self, pred, timeout=5.0, what="condition", interval=0.05):
+        """Poll pred() until it returns something true; returns that.
+        An exception from pred counts as "not yet" (the last one is
+        reported), except GhpError raised because ghp died."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                v = pred()
+                if v:
+                    return v
+            except GhpDied as e:
+                raise GhpDied("%s\n--- ghp log (tail) ---\n%s" %
+                              (e, self.log_tail()))
+            except GhpError as e:
+                last = e
+            except (OSError, ValueError, subprocess.SubprocessError) as e:
+                last = e
+            if time.monotonic() >= deadline:
+                raise GhpError("timed out after %.1fs waiting for %s%s\n"
+                               "--- ghp log (tail) ---\n%s" %
+                               (timeout, what,
+                                " (last error: %s)" % last if last else "",
+                                self.log_tail()))
+            time.sleep(interval)
+
+    # ---- the log
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, offset):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    # ---- HTTP to this daemon
+
+    def get(self, path="/", host="127.0.0.1", port=None, **kw):
+        if port is None:
+            port = self.port6 if ":" in host else self.port
+        return http_get(host, port, path, **kw)
+
+    # ---- stopping
+
+    def stop(self, sig=None, timeout=STOP_TIMEOUT):
+        """Signal the master, wait for it; returns (exit status, seconds).
+        Raises GhpError if it does not exit in time or exits non-zero."""
+        if not self.running():
+            raise GhpError("ghp is not running (status %s)" %
+                           (self.proc and self.proc.returncode))
+        if sig is None:
+            sig = signal.SIGTERM
+        t0 = time.monotonic()
+        self.signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GhpError("ghp did not exit within %.1fs of signal %d\n"
+                           "--- ghp log (tail) ---\n%s" %
+                           (timeout, sig, self.log_tail()))
+        took = time.monotonic() - t0
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+        if rc != 0:
+            raise GhpError("ghp exited with status %d\n--- ghp log "
+                           "(tail) ---\n%s" % (rc, self.log_tail()))
+        return rc, took
+
+    def leftover_pids(self):
+        left = [p for p in sorted(self.pids) if pid_alive(p)]
+        if self.pgid:
+            left += [p for p in _pgid_members(self.pgid)
+                     if p not in left and pid_alive(p)]
+        return left
+
+    def kill_all(self):
+        """SIGKILL, one pid at a time, whatever this daemon left."""
+        for pid in self.leftover_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        # The children may outlive the master by a moment.
+        deadline = time.monotonic() + 3
+        while self.leftover_pids() and time.monotonic() < deadline:
+            for pid in self.leftover_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
+
+    def cleanup(self):
+        self.kill_all()
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+        if self in _live:
+            _live.remove(self)
+        if os.environ.get("GHP_KEEP"):
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_ghp(*args, timeout=15, env=None):
+    """Run the ghp binary once (-n and friends); (rc, stdout, stderr)."""
+    r = subprocess.run([GHP_BIN] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=timeout,
+                       env=env)
+    return r.returncode, r.stdout, r.stderr
+
+
+def run_ghpctl(*args, timeout=15):
+    r = subprocess.run([GHPCTL_BIN] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
