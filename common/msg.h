@@ -28,6 +28,8 @@
 #ifndef GHP_MSG_H
 #define GHP_MSG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -69,6 +69,21 @@ static const int sandbox_keyholder_extra[] = {
 	SCMP_SYS(mlock), SCMP_SYS(munlock),
 };
 
+/*
+ * A sanitizer build's runtime makes a few calls of its own (it tears
+ * down its signal stack at exit).  Only in such builds.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZER 1
+#endif
+#endif
+static const int sandbox_sanitizer_extra[] = {
+	SCMP_SYS(sigaltstack), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
+};
+
 static void
 sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
 {
@@ -141,6 +156,10 @@ sandbox_enter(enum sandbox_role role)
 	    sizeof(sandbox_base) / sizeof(sandbox_base[0]));
 	sandbox_add_noexec(ctx);
 	sandbox_add_ioctl(ctx);
+#ifdef SANDBOX_SANITIZER
+	sandbox_add(ctx, sandbox_sanitizer_extra,
+	    sizeof(sandbox_sanitizer_extra) / sizeof(sandbox_sanitizer_extra[0]));
+#endif
 	if (role == SANDBOX_KEYHOLDER)
 		sandbox_add(ctx, sandbox_keyholder_extra,
 		    sizeof(sandbox_keyholder_extra) /
