@@ -26,8 +26,11 @@ priv_lookup(const char *user, struct priv_account *acct, char *err,
 
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		(void)snprintf(err, errlen, "unknown user \"%s\"%s%s", user,
-		    errno ? ": " : "", errno ? strerror(errno) : "");
+		(void)snprintf(err, errlen, "unknown user \"%s\"%s%s (create "
+		    "it, e.g. useradd --system --no-create-home --shell "
+		    "/usr/sbin/nologin %s, or name another with \"user\")",
+		    user, errno ? ": " : "", errno ? strerror(errno) : "",
+		    user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
