@@ -80,9 +80,11 @@ static const int sandbox_keyholder_extra[] = {
 #define SANDBOX_SANITIZER 1
 #endif
 #endif
+#ifdef SANDBOX_SANITIZER
 static const int sandbox_sanitizer_extra[] = {
 	SCMP_SYS(sigaltstack), SCMP_SYS(prlimit64), SCMP_SYS(getrlimit),
 };
+#endif
 
 static void
 sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
