@@ -49,7 +49,7 @@ run_unit_dir() {
 		"$t" >"$out" 2>&1
 		st=$?
 		if [ $st != 0 ]; then
-			cat "$out"
+			grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
 		fi
 		add "$suite/$name" "$out" $st
 	done
@@ -72,7 +72,7 @@ suite_integration() {
 	out="$LOG/integration.log"
 	python3 tests/integration/run_all.py >"$out" 2>&1
 	st=$?
-	[ $st != 0 ] && cat "$out"
+	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
 	add integration "$out" $st
 }
 

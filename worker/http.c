@@ -326,6 +326,9 @@ hp_target(struct http_head *h, const unsigned char *s, size_t n,
 	connect = h->method.len == 7 &&
 	    memcmp(h->method.p, "CONNECT", 7) == 0;
 	if (connect) {
+		if (s[0] == '/' || memchr(s, '/', n) != NULL)
+			return hp_error(e, 400,
+			    "CONNECT target not in authority-form");
 		if (target_authority(h, s, n, e) == -1)
 			return -1;
 		if (h->port == -1)
@@ -378,6 +381,8 @@ hp_reqline(struct http_parser *p, const unsigned char *s, size_t n,
 	if ((sp2 = memchr(sp1 + 1, ' ', n - mlen - 1)) == NULL)
 		return hp_error(e, 400, "malformed request line");
 	tlen = (size_t)(sp2 - sp1 - 1);
+	if (memchr(sp2 + 1, ' ', n - mlen - tlen - 2) != NULL)
+		return hp_error(e, 400, "extra space in request line");
 	if (mlen == 0)
 		return hp_error(e, 400, "empty method");
 	for (i = 0; i < mlen; i++)

@@ -149,7 +149,7 @@ test_sample(void)
 	CHECK_STR(errbuf, "");
 	if (c == NULL)
 		return;
-	CHECK_STR(c->user, "_ghp");
+	CHECK_STR(c->user, "nobody");
 	CHECK_STR(c->chroot, "/var/empty");
 	CHECK_STR(c->state_dir, "/var/db/ghp");
 	CHECK_STR(c->control_socket, "/var/run/ghp.sock");
