@@ -72,10 +72,24 @@ enum msg_type {
 	/* worker <-> keyholder */
 	MSG_KH_PING,		/* none */
 	MSG_KH_PONG,		/* none */
+	/* worker -> keyholder: resolve a client token (text: the token) */
+	MSG_KH_RESOLVE,
+	/* keyholder -> worker: bytes, see struct msg_kh_resolved */
+	MSG_KH_RESOLVED,
+	/* keyholder -> worker: drop this token hash from the cache */
+	MSG_KH_REVOKE,
+	/* worker -> keyholder: dropped (reqid echoes the revoke) */
+	MSG_KH_REVOKE_ACK,
+	/* master -> keyholder: a control command (JSON), peerid = client */
+	MSG_KH_CTL,
+	/* keyholder -> master: its answer, struct msg_ctl_end + text */
+	MSG_KH_CTL_ANSWER,
 	/* ghpctl -> master */
 	MSG_CTL_HELLO,		/* struct msg_ctl_hello: protocol version */
 	MSG_CTL_STATUS,		/* none */
 	MSG_CTL_RELOAD,		/* none */
+	MSG_CTL_PUBKEY,		/* none: answer is the keyholder's public key */
+	MSG_CTL_KEYHOLDER,	/* text: a JSON command for the keyholder */
 	/* master -> ghpctl */
 	MSG_CTL_DATA,		/* text: part of the answer (JSON or prose) */
 	MSG_CTL_END,		/* struct msg_ctl_end + optional text */
@@ -121,6 +135,33 @@ struct msg_stats {
 
 struct msg_keyholder_ready {
 	uint8_t		box_public_key[32];	/* crypto_box public key */
+};
+
+/*
+ * MSG_KH_RESOLVED: this struct, then scope_len bytes of JSON (owner,
+ * repos, perms, session), then cred_len bytes of the GitHub credential.
+ * The worker zeroes the credential when it drops it.
+ */
+struct msg_kh_resolved {
+	int32_t		status;		/* enum resolve_status */
+	int32_t		type;		/* enum token_type */
+	int64_t		token_id;
+	int64_t		expires;	/* epoch seconds, 0: never */
+	uint32_t	scope_len;
+	uint32_t	cred_len;
+};
+
+enum resolve_status {
+	RESOLVE_OK = 0,
+	RESOLVE_UNKNOWN,	/* malformed or not ours */
+	RESOLVE_EXPIRED,
+	RESOLVE_REVOKED,
+	RESOLVE_NO_CREDENTIAL,	/* owner has no stored credential */
+	RESOLVE_ERROR		/* storage or crypto failure */
+};
+
+struct msg_kh_revoke {
+	uint8_t		hash[32];
 };
 
 struct msg_ctl_hello {

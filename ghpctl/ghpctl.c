@@ -19,22 +19,35 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "ghpctl.h"
 #include "msg.h"
 
 #define GHPCTL_TIMEOUT	30	/* seconds to wait for an answer */
 
-static void __attribute__((__noreturn__))
+static const char *opt_sock, *opt_conf;
+static int said_hello;		/* on the current connection */
+
+void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: ghpctl [-f config] [-s socket] command [args]\n"
 	    "commands:\n"
-	    "  status [--json]   the master, the keyholder and each worker\n"
-	    "  reload            reload the configuration, say if it was taken\n");
+	    "  status [--json]\n"
+	    "  reload\n"
+	    "  token create --owner NAME --repo OWNER/REPO[,...] "
+	    "--perm NAME:LEVEL[,...]\n"
+	    "               [--type user|agent] [--ttl DURATION] "
+	    "[--session ID] [--note TEXT]\n"
+	    "  token list [--owner NAME] [--json]\n"
+	    "  token revoke ID\n"
+	    "  credential add --owner NAME     (the credential on stdin)\n"
+	    "  credential list [--json]\n"
+	    "  credential remove --owner NAME\n");
 	exit(2);
 }
 
-static void __attribute__((__noreturn__))
+void
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -64,6 +77,7 @@ ctl_connect(const char *path)
 	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fail("%s: %s (is ghp running?)", path, strerror(errno));
 	(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	said_hello = 0;
 	return s;
 }
 
@@ -89,8 +103,8 @@ print_reason(const char *p, size_t n)
  * Send one command and collect the answer's text; returns the status the
  * master gave, and prints its reason on stderr.
  */
-static int
-ctl_command(int s, uint16_t type, char **text)
+int
+ctl_command(int s, uint16_t type, const void *data, size_t dlen, char **text)
 {
 	static uint8_t buf[MSG_MAX_SIZE];
 	struct msg_ctl_hello hello = { MSG_PROTOCOL_VERSION };
@@ -101,8 +115,9 @@ ctl_command(int s, uint16_t type, char **text)
 	int r;
 
 	*text = NULL;
-	if (msg_send(s, MSG_CTL_HELLO, 0, 0, -1, &hello, sizeof(hello)) == -1 ||
-	    msg_send(s, type, 0, 0, -1, NULL, 0) == -1)
+	if ((!said_hello && msg_send(s, MSG_CTL_HELLO, 0, 0, -1, &hello,
+	    sizeof(hello)) == -1) || msg_send(s, type, 0, 0, -1, data, dlen)
+	    == -1)
 		fail("send: %s", strerror(errno));
 	for (;;) {
 		if ((r = msg_recv(s, buf, &m, &e)) == 0)
@@ -123,6 +138,7 @@ ctl_command(int s, uint16_t type, char **text)
 		}
 		if (m.hdr.type != MSG_CTL_END)
 			fail("unexpected %s message", msg_type_name(m.hdr.type));
+		said_hello = 1;
 		memcpy(&end, m.data, sizeof(end));
 		print_reason((const char *)m.data + sizeof(end),
 		    m.len - sizeof(end));
@@ -212,19 +228,63 @@ socket_path(const char *sock, const char *conf_path)
 }
 
 int
+ctl_open(void)
+{
+	return ctl_connect(socket_path(opt_sock, opt_conf));
+}
+
+static int
+cmd_status(int argc, char *argv[])
+{
+	char *text;
+	int s, status, json = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		json = 1;
+	else if (argc != 1)
+		usage();
+	s = ctl_open();
+	if ((status = ctl_command(s, MSG_CTL_STATUS, NULL, 0, &text)) == 0 &&
+	    text != NULL) {
+		if (json)
+			fputs(text, stdout);
+		else
+			print_status(text);
+	}
+	free(text);
+	close(s);
+	return status;
+}
+
+static int
+cmd_reload(int argc, char *argv[])
+{
+	char *text;
+	int s, status;
+
+	if (argc != 1)
+		usage();
+	s = ctl_open();
+	status = ctl_command(s, MSG_CTL_RELOAD, NULL, 0, &text);
+	if (text != NULL)
+		fputs(text, stdout);
+	free(text);
+	close(s);
+	return status;
+}
+
+int
 main(int argc, char *argv[])
 {
-	const char *sock = NULL, *conf_path = NULL;
-	char *text;
-	int ch, s, status, json = 0;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
 		case 'f':
-			conf_path = optarg;
+			opt_conf = optarg;
 			break;
 		case 's':
-			sock = optarg;
+			opt_sock = optarg;
 			break;
 		default:
 			usage();
@@ -234,29 +294,13 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (strcmp(argv[0], "status") == 0) {
-		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			json = 1;
-		else if (argc != 1)
-			usage();
-		s = ctl_connect(socket_path(sock, conf_path));
-		if ((status = ctl_command(s, MSG_CTL_STATUS, &text)) == 0 &&
-		    text != NULL) {
-			if (json)
-				fputs(text, stdout);
-			else
-				print_status(text);
-		}
-	} else if (strcmp(argv[0], "reload") == 0) {
-		if (argc != 1)
-			usage();
-		s = ctl_connect(socket_path(sock, conf_path));
-		status = ctl_command(s, MSG_CTL_RELOAD, &text);
-		if (text != NULL)
-			fputs(text, stdout);
-	} else
-		usage();
-	free(text);
-	close(s);
-	return status;
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(argc, argv);
+	if (strcmp(argv[0], "reload") == 0)
+		return cmd_reload(argc, argv);
+	if (strcmp(argv[0], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(argv[0], "credential") == 0)
+		return cmd_credential(argc - 1, argv + 1);
+	usage();
 }

@@ -25,25 +25,12 @@
 #include "chan.h"
 #include "compat.h"
 #include "keyholder.h"
+#include "kh.h"
 #include "log.h"
 #include "msg.h"
 #include "util.h"
 
-struct kh_worker {
-	TAILQ_ENTRY(kh_worker) entry;
-	uint32_t	 id;
-	struct chan	*chan;
-};
-
-struct keyholder {
-	struct event_base *base;
-	struct chan	*master;
-	TAILQ_HEAD(, kh_worker) workers;
-	unsigned char	 box_pk[crypto_box_PUBLICKEYBYTES];
-	unsigned char	*box_sk;	/* sodium_malloc'd, locked */
-};
-
-static struct keyholder kh;
+struct keyholder kh;
 
 static void
 kh_log_sink(int priority, const char *line)
@@ -151,6 +138,10 @@ kh_worker_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_KH_PING:
 		chan_send(c, MSG_KH_PONG, kw->id, m->hdr.reqid, -1, NULL, 0);
 		return 0;
+	case MSG_KH_RESOLVE:
+		return kh_resolve(kw, m);
+	case MSG_KH_REVOKE_ACK:
+		return kh_revoke_ack(kw, m);
 	default:
 		return -1;
 	}
@@ -162,6 +153,7 @@ kh_worker_closed(struct chan *c, void *arg)
 	struct kh_worker *kw = arg;
 
 	TAILQ_REMOVE(&kh.workers, kw, entry);
+	kh_worker_gone(kw);
 	free(kw);
 }
 
@@ -174,6 +166,7 @@ kh_worker_add(uint32_t id, int fd)
 	if ((kw = kh_worker_find(id)) != NULL) {
 		/* A new channel for the same worker replaces the old one. */
 		TAILQ_REMOVE(&kh.workers, kw, entry);
+		kh_worker_gone(kw);
 		chan_free(kw->chan);
 		free(kw);
 	}
@@ -193,6 +186,7 @@ kh_exit(void)
 		sodium_free(kh.box_sk);	/* zeroes it */
 		kh.box_sk = NULL;
 	}
+	store_close(kh.store);
 	if (kh.master != NULL)
 		chan_flush(kh.master);
 	exit(0);
@@ -204,6 +198,9 @@ kh_master_dispatch(struct chan *c, struct msg *m, void *arg)
 	switch (m->hdr.type) {
 	case MSG_WORKER_CHANNEL:
 		kh_worker_add(m->hdr.peerid, m->fd);
+		return 0;
+	case MSG_KH_CTL:
+		kh_ctl(m->hdr.peerid, (const char *)m->data, m->len);
 		return 0;
 	case MSG_STOP:
 		log_debug("stopping");
@@ -236,6 +233,7 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
     int chan_fd)
 {
 	struct msg_keyholder_ready ready;
+	char err[512];
 
 	memset(&kh, 0, sizeof(kh));
 	TAILQ_INIT(&kh.workers);
@@ -251,6 +249,8 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	kh_enter_state_dir(conf, acct);
 	umask(077);
 	kh_load_keys();
+	if ((kh.store = store_open(KEYHOLDER_DB, err, sizeof(err))) == NULL)
+		fatalx("database %s", err);
 	sandbox_enter(SANDBOX_KEYHOLDER);
 	memcpy(ready.box_public_key, kh.box_pk, sizeof(ready.box_public_key));
 	chan_send(kh.master, MSG_KEYHOLDER_READY, 0, 0, -1, &ready,

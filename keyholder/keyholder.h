@@ -17,6 +17,7 @@
 
 #define KEYHOLDER_BOX_SECRET	"box.key"
 #define KEYHOLDER_BOX_PUBLIC	"box.pub"
+#define KEYHOLDER_DB		"ghp.db"
 
 void	keyholder_main(const struct config *, const struct priv_account *,
 	    int chan_fd) __attribute__((__noreturn__));

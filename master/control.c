@@ -42,7 +42,8 @@ struct ctl_client {
 	uint32_t	 reqid;		/* status: the stats round */
 	int		 pending;	/* status: workers yet to answer */
 	struct event	*timer;
-	int		 json;
+	uint32_t	 id;		/* peerid for relayed commands */
+	int		 at_keyholder;	/* waiting for the keyholder */
 };
 
 static TAILQ_HEAD(, ctl_client) ctl_clients =
@@ -51,10 +52,12 @@ static int		 ctl_fd = -1;
 static struct event	*ctl_ev;
 static uint32_t		 ctl_next_reqid;
 static int		 ctl_nclients;
+static uint32_t		 ctl_next_id;
 
 static void	control_accept(int, short, void *);
 static int	control_dispatch(struct chan *, struct msg *, void *);
 static void	control_closed(struct chan *, void *);
+static void	control_keyholder_gone(void);
 
 void
 control_init(const char *path)
@@ -111,6 +114,7 @@ control_accept(int fd, short ev, void *arg)
 		return;
 	}
 	cc = xcalloc(1, sizeof(*cc));
+	cc->id = ++ctl_next_id;
 	cc->chan = chan_new(master->base, s, "control client",
 	    control_dispatch, control_closed, cc);
 	TAILQ_INSERT_TAIL(&ctl_clients, cc, entry);
@@ -275,6 +279,8 @@ control_proc_gone(struct proc *p)
 {
 	struct ctl_client *cc, *tmp;
 
+	if (p->role == ROLE_KEYHOLDER)
+		control_keyholder_gone();
 	if (p->role != ROLE_WORKER || p->stats_gone)
 		return;
 	p->stats_gone = 1;
@@ -296,6 +302,86 @@ control_reload(struct ctl_client *cc)
 	(void)snprintf(text, sizeof(text), "reload: generation %d taken, "
 	    "%d workers\n", master->generation, master->conf->workers);
 	control_answer(cc, 0, text, NULL);
+}
+
+static struct proc *
+control_keyholder(void)
+{
+	struct proc *p;
+
+	TAILQ_FOREACH(p, &master->procs, entry)
+		if (p->role == ROLE_KEYHOLDER && p->state == PROC_RUNNING &&
+		    p->chan != NULL)
+			return p;
+	return NULL;
+}
+
+/* Token and credential commands: the keyholder's business. */
+static void
+control_relay(struct ctl_client *cc, struct msg *m)
+{
+	struct proc *kh;
+
+	if ((kh = control_keyholder()) == NULL) {
+		control_answer(cc, 1, NULL, "the keyholder is not running");
+		return;
+	}
+	cc->at_keyholder = 1;
+	chan_send(kh->chan, MSG_KH_CTL, cc->id, 0, -1, m->data, m->len);
+}
+
+void
+control_keyholder_answer(uint32_t id, int status, const char *text,
+    size_t len)
+{
+	struct ctl_client *cc;
+	char *s;
+
+	TAILQ_FOREACH(cc, &ctl_clients, entry)
+		if (cc->id == id && cc->at_keyholder)
+			break;
+	if (cc == NULL)
+		return;		/* the client left */
+	cc->at_keyholder = 0;
+	s = xcalloc(1, len + 1);
+	memcpy(s, text, len);
+	if (status == 0)
+		control_answer(cc, 0, s, NULL);
+	else
+		control_answer(cc, 1, NULL, s);
+	free(s);
+}
+
+static void
+control_keyholder_gone(void)
+{
+	struct ctl_client *cc;
+
+	TAILQ_FOREACH(cc, &ctl_clients, entry) {
+		if (!cc->at_keyholder)
+			continue;
+		cc->at_keyholder = 0;
+		control_answer(cc, 1, NULL, "the keyholder went away; the "
+		    "command may or may not have been carried out");
+	}
+}
+
+static void
+control_pubkey(struct ctl_client *cc)
+{
+	char hex[sizeof(master->box_public_key) * 2 + 2];
+	size_t i;
+
+	if (!master->have_public_key) {
+		control_answer(cc, 1, NULL, "the keyholder is not ready");
+		return;
+	}
+	for (i = 0; i < sizeof(master->box_public_key); i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x",
+		    master->box_public_key[i]);
+	hex[2 * i] = '\n';
+	hex[2 * i + 1] = '\0';
+	control_answer(cc, 0, hex, NULL);
 }
 
 static int
@@ -324,6 +410,14 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_CTL_RELOAD:
 		cc->busy = 1;
 		control_reload(cc);
+		return 0;
+	case MSG_CTL_PUBKEY:
+		cc->busy = 1;
+		control_pubkey(cc);
+		return 0;
+	case MSG_CTL_KEYHOLDER:
+		cc->busy = 1;
+		control_relay(cc, m);
 		return 0;
 	default:
 		return -1;

@@ -122,5 +122,7 @@ void	 control_cleanup(void);
 void	 control_stats_reply(struct proc *, const struct msg_stats *,
 	    uint32_t reqid);
 void	 control_proc_gone(struct proc *);
+void	 control_keyholder_answer(uint32_t id, int status, const char *,
+	    size_t);
 
 #endif /* GHP_MASTER_H */

@@ -358,6 +358,7 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 {
 	struct proc *p = arg;
 	struct msg_keyholder_ready kr;
+	struct msg_ctl_end end;
 	struct msg_stats st;
 
 	switch (m->hdr.type) {
@@ -378,6 +379,13 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 		p->requests = st.requests;
 		p->connections = st.connections;
 		control_stats_reply(p, &st, m->hdr.reqid);
+		return 0;
+	case MSG_KH_CTL_ANSWER:
+		if (p->role != ROLE_KEYHOLDER)
+			return -1;
+		memcpy(&end, m->data, sizeof(end));
+		control_keyholder_answer(m->hdr.peerid, end.status,
+		    (const char *)m->data + sizeof(end), m->len - sizeof(end));
 		return 0;
 	case MSG_KEYHOLDER_READY:
 		if (p->role != ROLE_KEYHOLDER || p->state != PROC_STARTING)

@@ -77,6 +77,11 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_KH_PONG:
 		log_debug("keyholder channel up");
 		return 0;
+	case MSG_KH_REVOKE:
+		/* Nothing is cached yet; confirm all the same. */
+		chan_send(c, MSG_KH_REVOKE_ACK, w.args->id, m->hdr.reqid, -1,
+		    NULL, 0);
+		return 0;
 	default:
 		return -1;
 	}

@@ -1,0 +1,26 @@
+/*
+ * ghpctl.h: what ghpctl's command files share.
+ *
+ * ghpctl.c   main, the control connection, status and reload
+ * tokens.c   token and credential commands (answered by the keyholder)
+ */
+#ifndef GHPCTL_H
+#define GHPCTL_H
+
+#include <stdint.h>
+
+/* Exit 1 with "ghpctl: message". */
+void	fail(const char *, ...)
+	    __attribute__((__format__(printf, 1, 2), __noreturn__));
+/* Exit 2 with the usage text. */
+void	usage(void) __attribute__((__noreturn__));
+/* The control socket, connected. */
+int	ctl_open(void);
+/* One command; *text gets the answer's text (malloc'd or NULL). */
+int	ctl_command(int s, uint16_t type, const void *data, size_t len,
+	    char **text);
+
+int	cmd_token(int argc, char *argv[]);
+int	cmd_credential(int argc, char *argv[]);
+
+#endif /* GHPCTL_H */

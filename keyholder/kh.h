@@ -1,0 +1,60 @@
+/*
+ * kh.h: the keyholder's modules and the state they share.
+ *
+ * keyholder.c  the process: start-up, channels, key pair
+ * ctl.c        control commands relayed by the master (tokens,
+ *              credentials), answered as JSON or text
+ * resolve.c    token resolution for workers, revocation broadcast
+ * store*.c     storage (store.h)
+ */
+#ifndef GHP_KH_H
+#define GHP_KH_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "msg.h"
+#include "store.h"
+
+struct chan;
+struct event_base;
+
+struct kh_worker {
+	TAILQ_ENTRY(kh_worker) entry;
+	uint32_t	 id;
+	struct chan	*chan;
+	uint32_t	 revoke_acked;	/* last revocation it confirmed */
+};
+TAILQ_HEAD(kh_worker_list, kh_worker);
+
+struct keyholder {
+	struct event_base *base;
+	struct chan	*master;
+	struct kh_worker_list workers;
+	struct store	*store;
+	unsigned char	 box_pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char	*box_sk;	/* sodium_malloc'd, locked */
+};
+
+extern struct keyholder kh;
+
+/* ctl.c: a command from the master; answers on kh.master. */
+void	kh_ctl(uint32_t client, const char *json, size_t len);
+void	kh_ctl_answer(uint32_t client, int status, const char *text);
+
+/* resolve.c */
+int	kh_resolve(struct kh_worker *, const struct msg *);
+int	kh_revoke_ack(struct kh_worker *, const struct msg *);
+/* Tell every worker to drop hash; answer client when all have. */
+void	kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],
+	    const char *done_text);
+void	kh_worker_gone(struct kh_worker *);
+
+/* Open a sealed credential into out (at most outlen); its length or -1. */
+int	kh_open_credential(const uint8_t *sealed, size_t len,
+	    unsigned char *out, size_t outlen);
+
+#endif /* GHP_KH_H */

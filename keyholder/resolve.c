@@ -1,0 +1,253 @@
+/*
+ * resolve.c: what workers ask of the keyholder: who a client token is,
+ * and (for a user's token) the GitHub credential behind it; and the
+ * revocation broadcast that makes a revoked token stop working in every
+ * worker before ghpctl is told it is done.
+ *
+ * A worker is identified by the channel the request came on; nothing in
+ * the request says which worker it is.  The token arrives in full, is
+ * checked for form, hashed, and forgotten (zeroed) at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "chan.h"
+#include "compat.h"
+#include "kh.h"
+#include "log.h"
+#include "token.h"
+#include "util.h"
+
+#define REVOKE_WAIT	5	/* seconds for every worker to confirm */
+#define CRED_MAX	512
+
+struct revoke {
+	TAILQ_ENTRY(revoke) entry;
+	uint32_t	 client;
+	uint32_t	 reqid;
+	int		 pending;
+	char		*done;
+	struct event	*timer;
+};
+
+static TAILQ_HEAD(, revoke) revokes = TAILQ_HEAD_INITIALIZER(revokes);
+static uint32_t next_revoke;
+
+int
+kh_open_credential(const uint8_t *sealed, size_t len, unsigned char *out,
+    size_t outlen)
+{
+	if (len < crypto_box_SEALBYTES ||
+	    len - crypto_box_SEALBYTES >= outlen)
+		return -1;
+	if (crypto_box_seal_open(out, sealed, len, kh.box_pk,
+	    kh.box_sk) != 0)
+		return -1;
+	out[len - crypto_box_SEALBYTES] = '\0';
+	return (int)(len - crypto_box_SEALBYTES);
+}
+
+static void
+resolve_answer(struct kh_worker *kw, uint32_t reqid, int status,
+    const struct token_record *t, const char *scope,
+    const unsigned char *cred, size_t credlen)
+{
+	uint8_t buf[MSG_MAX_PAYLOAD];
+	struct msg_kh_resolved r;
+	size_t slen = scope ? strlen(scope) : 0;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	if (t != NULL) {
+		r.type = t->type;
+		r.token_id = t->id;
+		r.expires = t->expires;
+	}
+	if (sizeof(r) + slen + credlen > sizeof(buf)) {
+		r.status = RESOLVE_ERROR;
+		slen = credlen = 0;
+	}
+	r.scope_len = (uint32_t)slen;
+	r.cred_len = (uint32_t)credlen;
+	memcpy(buf, &r, sizeof(r));
+	if (slen > 0)
+		memcpy(buf + sizeof(r), scope, slen);
+	if (credlen > 0)
+		memcpy(buf + sizeof(r) + slen, cred, credlen);
+	chan_send(kw->chan, MSG_KH_RESOLVED, kw->id, reqid, -1, buf,
+	    sizeof(r) + slen + credlen);
+	sodium_memzero(buf, sizeof(r) + slen + credlen);
+}
+
+static char *
+resolve_scope_json(const struct token_record *t)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)t->id,
+	    "owner", t->owner, "prefix", t->display,
+	    "repos", json_loads(t->repos, 0, NULL),
+	    "perms", json_loads(t->perms, 0, NULL));
+	if (o == NULL)
+		return NULL;
+	if (t->session != NULL)
+		json_object_set_new(o, "session", json_string(t->session));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* Look the token up; on success its record is in *t. */
+static int
+resolve_lookup(const struct msg *m, struct token_record *t)
+{
+	uint8_t hash[TOKEN_HASH_LEN];
+	int r;
+
+	if (token_parse((const char *)m->data, m->len) == TOKEN_NONE)
+		return RESOLVE_UNKNOWN;
+	token_hash((const char *)m->data, m->len, hash);
+	if ((r = store_token_lookup(kh.store, hash, t)) == 1)
+		return RESOLVE_UNKNOWN;
+	if (r != 0) {
+		log_warnx("resolve: %s", store_error(kh.store));
+		return RESOLVE_ERROR;
+	}
+	if (t->revoked != 0)
+		return RESOLVE_REVOKED;
+	if (t->expires != 0 && t->expires <= (int64_t)time(NULL))
+		return RESOLVE_EXPIRED;
+	return RESOLVE_OK;
+}
+
+int
+kh_resolve(struct kh_worker *kw, const struct msg *m)
+{
+	struct token_record t;
+	unsigned char cred[CRED_MAX];
+	uint8_t *sealed = NULL;
+	size_t sealedlen;
+	char *scope = NULL;
+	int status, n = 0;
+
+	memset(&t, 0, sizeof(t));
+	status = resolve_lookup(m, &t);
+	sodium_memzero((void *)m->data, m->len);
+	if (status == RESOLVE_OK && t.type == TOKEN_USER) {
+		if (store_credential_get(kh.store, t.owner, &sealed,
+		    &sealedlen) != 0)
+			status = RESOLVE_NO_CREDENTIAL;
+		else if ((n = kh_open_credential(sealed, sealedlen, cred,
+		    sizeof(cred))) < 0) {
+			log_warnx("resolve: the credential of %s does not "
+			    "open with this key", t.owner);
+			status = RESOLVE_ERROR;
+			n = 0;
+		}
+		free(sealed);
+	}
+	if (status == RESOLVE_OK && (scope = resolve_scope_json(&t)) == NULL)
+		status = RESOLVE_ERROR;
+	resolve_answer(kw, m->hdr.reqid, status, status == RESOLVE_OK ? &t :
+	    NULL, status == RESOLVE_OK ? scope : NULL, cred,
+	    status == RESOLVE_OK ? (size_t)n : 0);
+	sodium_memzero(cred, sizeof(cred));
+	free(scope);
+	token_record_free(&t);
+	return 0;
+}
+
+static void
+revoke_done(struct revoke *rv, int timed_out)
+{
+	char text[256];
+
+	TAILQ_REMOVE(&revokes, rv, entry);
+	if (timed_out) {
+		(void)snprintf(text, sizeof(text), "revoked, but %d worker%s "
+		    "did not confirm within %ds", rv->pending,
+		    rv->pending == 1 ? "" : "s", REVOKE_WAIT);
+		kh_ctl_answer(rv->client, 1, text);
+	} else
+		kh_ctl_answer(rv->client, 0, rv->done);
+	event_free(rv->timer);
+	free(rv->done);
+	free(rv);
+}
+
+static void
+revoke_timeout(int fd, short ev, void *arg)
+{
+	revoke_done(arg, 1);
+}
+
+void
+kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],
+    const char *done_text)
+{
+	struct timeval tv = { REVOKE_WAIT, 0 };
+	struct msg_kh_revoke rk;
+	struct kh_worker *kw;
+	struct revoke *rv;
+
+	rv = xcalloc(1, sizeof(*rv));
+	rv->client = client;
+	rv->reqid = ++next_revoke;
+	rv->done = xstrdup(done_text);
+	memcpy(rk.hash, hash, sizeof(rk.hash));
+	TAILQ_FOREACH(kw, &kh.workers, entry) {
+		kw->revoke_acked = 0;
+		if (chan_send(kw->chan, MSG_KH_REVOKE, kw->id, rv->reqid, -1,
+		    &rk, sizeof(rk)) == 0)
+			rv->pending++;
+	}
+	rv->timer = evtimer_new(kh.base, revoke_timeout, rv);
+	TAILQ_INSERT_TAIL(&revokes, rv, entry);
+	if (rv->pending == 0)
+		revoke_done(rv, 0);
+	else
+		evtimer_add(rv->timer, &tv);
+}
+
+static struct revoke *
+revoke_find(uint32_t reqid)
+{
+	struct revoke *rv;
+
+	TAILQ_FOREACH(rv, &revokes, entry)
+		if (rv->reqid == reqid)
+			return rv;
+	return NULL;
+}
+
+int
+kh_revoke_ack(struct kh_worker *kw, const struct msg *m)
+{
+	struct revoke *rv;
+
+	if ((rv = revoke_find(m->hdr.reqid)) == NULL)
+		return 0;	/* late: already answered */
+	if (kw->revoke_acked == rv->reqid)
+		return -1;	/* twice */
+	kw->revoke_acked = rv->reqid;
+	if (--rv->pending == 0)
+		revoke_done(rv, 0);
+	return 0;
+}
+
+/* A worker went away: it holds no cache any more. */
+void
+kh_worker_gone(struct kh_worker *kw)
+{
+	struct revoke *rv, *tmp;
+
+	TAILQ_FOREACH_SAFE(rv, &revokes, entry, tmp)
+		if (kw->revoke_acked != rv->reqid && --rv->pending == 0)
+			revoke_done(rv, 0);
+}
