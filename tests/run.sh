@@ -2,7 +2,7 @@
 # run.sh: runs ghp's test suites and adds up their "N passed, N failed"
 # lines into one closing line.  With no argument every suite runs (what
 # "make check" does); otherwise only the named ones:
-#   unit unit-asan integration lint fuzz
+#   unit unit-asan upstream integration lint fuzz
 # A suite that dies without printing its counts counts as one failure.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -76,6 +76,15 @@ suite_integration() {
 	add integration "$out" $st
 }
 
+suite_upstream() {
+	echo "== the GitHub stand-in's own tests"
+	out="$LOG/upstream.log"
+	python3 tests/upstream/selftest.py >"$out" 2>&1
+	st=$?
+	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
+	add upstream "$out" $st
+}
+
 suite_lint() {
 	echo "== man pages and sample config"
 	out="$LOG/lint.log"
@@ -142,11 +151,12 @@ suite_fuzz() {
 	add fuzz "$LOG/fuzz.log" 0
 }
 
-suites=${*:-unit unit-asan integration lint fuzz}
+suites=${*:-unit unit-asan upstream integration lint fuzz}
 for s in $suites; do
 	case $s in
 	unit) suite_unit ;;
 	unit-asan) suite_unit_asan ;;
+	upstream) suite_upstream ;;
 	integration) suite_integration ;;
 	lint) suite_lint ;;
 	fuzz) suite_fuzz ;;

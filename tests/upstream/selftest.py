@@ -1,0 +1,1153 @@
+#!/usr/bin/env python3
+"""
+selftest.py: checks fake_github.py against live instances: one started
+as a subprocess (the way the integration tests may run it), a second one
+with command-line options, and a few in-process ones.  urllib and
+http.client for ordinary requests, raw sockets where the framing matters
+(keep-alive reuse, chunked bodies both ways, 100-continue, resets).
+
+The last line of output is exactly `upstream: N passed, N failed`; the
+exit status is non-zero when a check failed.  Python 3 standard library
+only; about 5 s.
+"""
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True      # no __pycache__ in the tree
+import fake_github as fg  # noqa: E402
+
+ALICE = "ghp_realcredentialAAAA"
+BOB = "ghp_realcredentialBBBB"
+MB = 1 << 20
+
+PASSED = 0
+FAILED = 0
+VERBOSE = "-v" in sys.argv
+
+
+def check(name, cond, detail=""):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        if VERBOSE:
+            print("ok   %s" % name)
+    else:
+        FAILED += 1
+        print("FAIL %s%s" % (name, (": %s" % detail) if detail else ""))
+    return cond
+
+
+def section(fn):
+    """Run one group of checks; an exception is one more failure."""
+    global FAILED
+    t0 = time.monotonic()
+    try:
+        fn()
+    except Exception:
+        FAILED += 1
+        print("FAIL %s raised:" % fn.__name__)
+        traceback.print_exc(file=sys.stdout)
+    if VERBOSE:
+        print("--   %s %.2fs" % (fn.__name__, time.monotonic() - t0))
+
+
+# ------------------------------------------------------------ clients
+
+HOST = "127.0.0.1"
+PORT = None          # the subprocess instance
+FAKE = None          # its FakeGitHubClient
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers      # http.client.HTTPMessage
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def h(self, name):
+        return self.headers.get(name)
+
+
+def req(method, path, token=None, body=None, headers=None, port=None,
+        conn=None, auth=None):
+    """One request (on conn, when given).  auth: a whole Authorization
+    header value, else token gives `token X`."""
+    c = conn or http.client.HTTPConnection(HOST, port or PORT, timeout=30)
+    h = dict(headers or {})
+    if auth is not None:
+        h["Authorization"] = auth
+    elif token:
+        h["Authorization"] = "token " + token
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    if conn is None:
+        c.close()
+    return Resp(r.status, r.headers, data)
+
+
+class RawSocket(socket.socket):
+    """A socket whose close() also closes the file read_response() reads
+    (makefile() keeps the descriptor open otherwise)."""
+    rfile = None
+
+    def close(self):
+        if self.rfile is not None:
+            self.rfile.close()
+        super().close()
+
+
+def raw_connect(port=None, timeout=10):
+    """(socket, its binary read file)."""
+    s = RawSocket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((HOST, port or PORT))
+    s.rfile = s.makefile("rb")
+    return s, s.rfile
+
+
+def read_response(f, head=False):
+    """(status, {lower name: value}, [(name, value)], body, chunk sizes)
+    from a raw socket file; chunk sizes is None unless chunked."""
+    line = f.readline()
+    if not line:
+        raise EOFError("connection closed before a status line")
+    parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    status = int(parts[1])
+    pairs = []
+    while True:
+        ln = f.readline()
+        if ln in (b"\r\n", b"\n", b""):
+            break
+        k, _, v = ln.decode("latin-1").partition(":")
+        pairs.append((k.strip(), v.strip()))
+    hd = {}
+    for k, v in pairs:
+        hd.setdefault(k.lower(), v)
+    chunks = None
+    if head or status in (204, 304) or status < 200:
+        body = b""
+    elif "chunked" in hd.get("transfer-encoding", "").lower():
+        chunks = []
+        out = bytearray()
+        while True:
+            size = int(f.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while f.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunks.append(size)
+            out += f.read(size)
+            assert f.read(2) == b"\r\n", "chunk not followed by CRLF"
+        body = bytes(out)
+    elif "content-length" in hd:
+        body = f.read(int(hd["content-length"]))
+    else:
+        body = f.read()
+    return status, hd, pairs, body, chunks
+
+
+def fake_json(method, name, obj=None, port=None):
+    data = None if obj is None else json.dumps(obj).encode()
+    r = urllib.request.Request("http://%s:%d/__fake/%s" % (
+        HOST, port or PORT, name), data=data, method=method)
+    with urllib.request.urlopen(r, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def records(port=None):
+    return fake_json("GET", "requests", port=port)
+
+
+def reset(port=None):
+    fake_json("POST", "reset", port=port)
+
+
+# ------------------------------------------------------------ sections
+
+
+def t_startup():
+    global PORT, FAKE
+    tmp = tempfile.mkdtemp(prefix="fake-github-selftest-")
+    T.tmp = tmp
+    T.record = os.path.join(tmp, "record.jsonl")
+    ready = os.path.join(tmp, "port")
+    proc, FAKE = fg.spawn(["--record", T.record], ready_file=ready)
+    T.proc = proc
+    with open(ready) as f:
+        text = f.read()
+    check("ready file holds the port", text.strip().isdigit(), repr(text))
+    PORT = FAKE.port
+    check("spawn() port matches the ready file", int(text) == PORT)
+    r = req("GET", "/")
+    check("GET / answers 200", r.status == 200, r.status)
+    check("server process is not us", FAKE.stats()["pid"] == proc.pid)
+
+
+def t_repo_get():
+    reset()
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("GET repo 200", r.status == 200, r.status)
+    j = r.json()
+    for k in ("id", "node_id", "name", "full_name", "private", "owner",
+              "default_branch", "visibility", "permissions", "url"):
+        check("repo JSON has %s" % k, k in j)
+    check("repo name/full_name", j["name"] == "widgets" and
+          j["full_name"] == "acme/widgets", j.get("full_name"))
+    check("repo private", j["private"] is True)
+    check("repo owner login", j["owner"]["login"] == "acme")
+    check("repo default_branch main", j["default_branch"] == "main")
+    check("repo permissions push for writer",
+          j["permissions"]["push"] is True and j["permissions"]["pull"])
+    check("Content-Type json utf-8",
+          r.h("Content-Type") == "application/json; charset=utf-8",
+          r.h("Content-Type"))
+    check("Content-Length matches", int(r.h("Content-Length")) == len(r.body))
+    check("X-RateLimit-Limit 5000", r.h("X-RateLimit-Limit") == "5000")
+    check("X-RateLimit-Remaining 4999", r.h("X-RateLimit-Remaining") == "4999",
+          r.h("X-RateLimit-Remaining"))
+    check("X-RateLimit-Used 1", r.h("X-RateLimit-Used") == "1")
+    check("X-RateLimit-Resource core", r.h("X-RateLimit-Resource") == "core")
+    reset_at = int(r.h("X-RateLimit-Reset"))
+    now = time.time()
+    check("X-RateLimit-Reset within the hour",
+          now < reset_at <= now + 3601, reset_at)
+    rid = r.h("X-GitHub-Request-Id") or ""
+    check("X-GitHub-Request-Id shaped like GitHub's",
+          len(rid.split(":")) == 5, rid)
+    check("X-GitHub-Media-Type default",
+          r.h("X-GitHub-Media-Type") == "github.v3; format=json")
+    etag = r.h("ETag") or ""
+    check("strong ETag", etag.startswith('"') and etag.endswith('"') and
+          len(etag) > 10, etag)
+    check("Cache-Control private",
+          r.h("Cache-Control") == "private, max-age=60, s-maxage=60",
+          r.h("Cache-Control"))
+    vary = r.headers.get_all("Vary") or []
+    check("Vary names Authorization", any("Authorization" in v for v in vary),
+          vary)
+    check("Server github.com", r.h("Server") == "github.com", r.h("Server"))
+    check("X-OAuth-Scopes for a classic token", r.h("X-OAuth-Scopes") ==
+          "repo")
+    r2 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"Accept": "application/vnd.github.raw+json"})
+    check("X-GitHub-Media-Type follows Accept",
+          r2.h("X-GitHub-Media-Type") == "github.v3; param=raw; format=json",
+          r2.h("X-GitHub-Media-Type"))
+    check("request id differs per request",
+          r2.h("X-GitHub-Request-Id") != rid)
+    r3 = req("GET", "/api/v3/repos/ACME/Widgets", ALICE)
+    check("GHE /api/v3 prefix and case-insensitive names",
+          r3.status == 200 and r3.json()["full_name"] == "acme/widgets",
+          r3.status)
+    r4 = req("HEAD", "/repos/acme/widgets", ALICE)
+    check("HEAD: headers, no body",
+          r4.status == 200 and r4.body == b"" and
+          int(r4.h("Content-Length")) == len(r.body), r4.h("Content-Length"))
+    u = req("GET", "/user", ALICE).json()
+    check("GET /user", u["login"] == "alice" and u["id"] == 1001, u)
+    check("GET /users/bob", req("GET", "/users/bob", ALICE).json()["id"]
+          == 1002)
+    check("GET /users/nobody 404",
+          req("GET", "/users/nosuchuser", ALICE).status == 404)
+
+
+def t_auth():
+    for label, auth in (
+            ("token", "token " + ALICE),
+            ("Bearer", "Bearer " + ALICE),
+            ("Basic user:credential", "Basic " + base64.b64encode(
+                b"x-access-token:" + ALICE.encode()).decode()),
+            ("Basic credential:x-oauth-basic", "Basic " + base64.b64encode(
+                ALICE.encode() + b":x-oauth-basic").decode())):
+        r = req("GET", "/repos/acme/widgets", auth=auth)
+        check("auth %s accepted" % label, r.status == 200, r.status)
+    bad = (b'{"message":"Bad credentials",'
+           b'"documentation_url":"https://docs.github.com/rest"}')
+    for label, auth in (("unknown token", "token ghx_clienttoken0000"),
+                        ("unknown Bearer", "Bearer nope"),
+                        ("unknown scheme", "Digest abc"),
+                        ("bad Basic", "Basic !!!")):
+        r = req("GET", "/repos/acme/widgets", auth=auth)
+        check("401 for %s" % label, r.status == 401 and r.body == bad,
+              (r.status, r.body))
+    c = http.client.HTTPConnection(HOST, PORT)
+    c.putrequest("GET", "/repos/acme/widgets")
+    c.putheader("Authorization", "token " + ALICE)
+    c.putheader("Authorization", "token " + BOB)
+    c.endheaders()
+    rr = c.getresponse()
+    rr.read()
+    c.close()
+    check("two Authorization headers: 401", rr.status == 401, rr.status)
+    nf = (b'{"message":"Not Found","documentation_url":'
+          b'"https://docs.github.com/rest/repos/repos#get-a-repository"}')
+    r = req("GET", "/repos/acme/widgets")
+    check("anonymous private repo: 404 exact body",
+          r.status == 404 and r.body == nf, (r.status, r.body))
+    check("anonymous rate limit 60", r.h("X-RateLimit-Limit") == "60")
+    r = req("GET", "/repos/octo/public")
+    check("anonymous public repo 200", r.status == 200 and
+          r.json()["private"] is False and "permissions" not in r.json())
+    check("anonymous Cache-Control public",
+          r.h("Cache-Control").startswith("public"))
+    r = req("GET", "/repos/acme/widgets", BOB)
+    check("non-reader: 404 exact body", r.status == 404 and r.body == nf)
+    r = req("GET", "/repos/acme/gadgets", BOB)
+    check("reader: 200", r.status == 200 and
+          r.json()["permissions"]["push"] is False)
+    r = req("GET", "/repos/acme/nosuch", ALICE)
+    check("unknown repo 404", r.status == 404 and r.body == nf)
+    r = req("GET", "/user")
+    check("anonymous /user 401 Requires authentication",
+          r.status == 401 and r.json()["message"] ==
+          "Requires authentication")
+    r = req("POST", "/repos/octo/public/issues/1/comments", None,
+            {"body": "x"})
+    check("anonymous write 401", r.status == 401, r.status)
+    r = req("PATCH", "/repos/acme/gadgets/issues/1", BOB, {"state": "closed"})
+    check("reader writing: 403 push access", r.status == 403 and
+          "push access" in r.json()["message"], (r.status, r.body))
+    r = req("DELETE", "/repos/acme/gadgets", BOB)
+    check("reader deleting repo: 403 admin", r.status == 403 and
+          "admin" in r.json()["message"], r.body)
+    r = req("GET", "/nope/nothing", ALICE)
+    check("unknown top-level 404 JSON", r.status == 404 and r.json() == {
+        "message": "Not Found", "documentation_url":
+        "https://docs.github.com/rest"}, r.body)
+
+
+def t_etag():
+    reset()
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    etag = r.h("ETag")
+    rem = int(r.h("X-RateLimit-Remaining"))
+    r2 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"If-None-Match": etag})
+    check("If-None-Match: 304", r2.status == 304, r2.status)
+    check("304 has no body", r2.body == b"")
+    check("304 keeps the ETag", r2.h("ETag") == etag)
+    check("304 does not count",
+          int(r2.h("X-RateLimit-Remaining")) == rem,
+          (r2.h("X-RateLimit-Remaining"), rem))
+    r3 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"If-None-Match": 'W/%s, "other"' % etag})
+    check("weak/list If-None-Match: 304", r3.status == 304)
+    r4 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"If-None-Match": '"stale"'})
+    check("stale ETag: 200", r4.status == 200 and r4.h("ETag") == etag)
+    check("200 after 304 counts",
+          int(r4.h("X-RateLimit-Remaining")) == rem - 1)
+    r5 = req("PATCH", "/repos/acme/widgets", ALICE,
+             {"description": "changed"})
+    check("PATCH repo 200", r5.status == 200 and
+          r5.json()["description"] == "changed", r5.status)
+    r6 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"If-None-Match": etag})
+    check("changed repo: 200 with a new ETag",
+          r6.status == 200 and r6.h("ETag") != etag, r6.status)
+    reset()
+    r7 = req("GET", "/repos/acme/widgets", ALICE,
+             headers={"If-None-Match": etag})
+    check("reset restores the repo (same ETag again)", r7.status == 304)
+
+
+def t_ratelimit():
+    reset()
+    FAKE.set_rate_limit(BOB, limit=5, remaining=5)
+    rems = []
+    for _ in range(5):
+        r = req("GET", "/repos/acme/gadgets", BOB)
+        rems.append((r.status, r.h("X-RateLimit-Remaining"),
+                     r.h("X-RateLimit-Used"), r.h("X-RateLimit-Limit")))
+    check("countdown 4..0", [x[1] for x in rems] == ["4", "3", "2", "1", "0"],
+          rems)
+    check("used 1..5", [x[2] for x in rems] == ["1", "2", "3", "4", "5"])
+    check("limit 5 throughout", {x[3] for x in rems} == {"5"})
+    check("all 200 while remaining", {x[0] for x in rems} == {200})
+    r = req("GET", "/repos/acme/gadgets", BOB)
+    check("exhausted: 403", r.status == 403, r.status)
+    check("exhausted: exact body", r.body == (
+        b'{"message":"API rate limit exceeded for user ID 1002.",'
+        b'"documentation_url":"https://docs.github.com/rest/overview/'
+        b'rate-limits-for-the-rest-api"}'), r.body)
+    check("exhausted: Remaining 0", r.h("X-RateLimit-Remaining") == "0")
+    check("exhausted: Used stays 5", r.h("X-RateLimit-Used") == "5")
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("other credentials unaffected", r.status == 200 and
+          r.h("X-RateLimit-Limit") == "5000")
+    r = req("GET", "/rate_limit", BOB)
+    j = r.json()
+    check("/rate_limit shows 0 and does not count",
+          r.status == 200 and j["resources"]["core"]["remaining"] == 0 and
+          j["rate"]["limit"] == 5 and r.h("X-RateLimit-Remaining") == "0",
+          r.body[:200])
+    r = req("GET", "/rate_limit", ALICE)
+    before = r.json()["resources"]["core"]["remaining"]
+    r = req("GET", "/rate_limit", ALICE)
+    check("/rate_limit itself is free",
+          r.json()["resources"]["core"]["remaining"] == before)
+    st = fake_json("GET", "ratelimit")
+    check("GET /__fake/ratelimit lists buckets",
+          any(b["identity"] == "cred:" + BOB and b["used"] == 5
+              for b in st["buckets"]), st)
+    FAKE.set_rate_limit(BOB, remaining=2)
+    r = req("GET", "/repos/acme/gadgets", BOB)
+    check("remaining set again: 200, 1 left",
+          r.status == 200 and r.h("X-RateLimit-Remaining") == "1")
+    FAKE.set_secondary(next=1, retry_after=7)
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("secondary: 429", r.status == 429, r.status)
+    check("secondary: Retry-After", r.h("Retry-After") == "7")
+    check("secondary: message", r.json()["message"].startswith(
+        "You have exceeded a secondary rate limit") and
+        r.json()["documentation_url"].endswith(
+            "#about-secondary-rate-limits"))
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("after secondary: 200", r.status == 200)
+    FAKE.set_secondary(next=1, retry_after=3, status=403)
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("secondary as 403", r.status == 403 and r.h("Retry-After") == "3")
+    FAKE.set_rate_limit(None, limit=2)
+    codes = [req("GET", "/repos/octo/public").status for _ in range(3)]
+    r = req("GET", "/repos/octo/public")
+    check("anonymous limit exhausts", codes == [200, 200, 403], codes)
+    check("anonymous exhausted message", "API rate limit exceeded for "
+          "127.0.0.1." in r.json()["message"], r.body)
+    reset()
+    r = req("GET", "/repos/octo/public")
+    check("reset restores limits", r.status == 200 and
+          r.h("X-RateLimit-Limit") == "60")
+
+
+def t_issues():
+    reset()
+    r = req("GET", "/repos/acme/widgets/issues?per_page=2", ALICE)
+    j = r.json()
+    check("issues list page 1", r.status == 200 and len(j) == 2 and
+          j[0]["number"] == 5, [i["number"] for i in j])
+    link = r.h("Link") or ""
+    check("Link next+last", 'page=2>; rel="next"' in link and
+          'page=3>; rel="last"' in link, link)
+    r = req("GET", "/repos/acme/widgets/issues?per_page=2&page=3", ALICE)
+    link = r.h("Link") or ""
+    check("last page: 1 item, prev+first, no next",
+          len(r.json()) == 1 and 'rel="prev"' in link and
+          'rel="first"' in link and 'rel="next"' not in link, link)
+    r = req("GET", "/repos/acme/widgets/issues", ALICE)
+    check("no Link when one page", r.h("Link") is None and
+          len(r.json()) == 5)
+    r = req("POST", "/repos/acme/widgets/issues", ALICE,
+            {"title": "Made by the selftest", "body": "hello",
+             "labels": ["bug"]})
+    j = r.json()
+    check("POST issue 201", r.status == 201, r.status)
+    check("issue echoes title", j["title"] == "Made by the selftest" and
+          j["body"] == "hello" and j["labels"][0]["name"] == "bug")
+    check("issue user is the caller", j["user"]["login"] == "alice")
+    check("Location header", r.h("Location", ) == j["url"] and
+          j["url"].endswith("/repos/acme/widgets/issues/%d" % j["number"]))
+    n = j["number"]
+    r = req("GET", "/repos/acme/widgets/issues/%d" % n, ALICE)
+    check("GET created issue", r.status == 200 and
+          r.json()["title"] == "Made by the selftest")
+    r = req("PATCH", "/repos/acme/widgets/issues/%d" % n, ALICE,
+            {"state": "closed", "title": "Renamed"})
+    check("PATCH issue", r.status == 200 and r.json()["state"] == "closed"
+          and r.json()["title"] == "Renamed" and r.json()["closed_at"])
+    r = req("GET", "/repos/acme/widgets/issues?state=closed", ALICE)
+    check("state=closed lists it", [i["number"] for i in r.json()] == [n])
+    r = req("GET", "/repos/acme/widgets/issues/999", ALICE)
+    check("missing issue 404", r.status == 404 and
+          r.json()["documentation_url"].endswith("#get-an-issue"))
+    r = req("POST", "/repos/acme/widgets/issues", ALICE, b"{not json")
+    check("bad JSON 400 Problems parsing JSON", r.status == 400 and
+          r.json()["message"] == "Problems parsing JSON", r.body)
+    r = req("POST", "/repos/acme/widgets/issues", ALICE, {"body": "x"})
+    check("no title 422", r.status == 422 and "title" in
+          r.json()["message"], r.body)
+    r = req("POST", "/repos/acme/gadgets/issues", BOB, {"title": "by bob"})
+    check("readers may open issues", r.status == 201, r.status)
+    r = req("POST", "/repos/acme/widgets/issues/1/comments", ALICE,
+            {"body": "a comment"})
+    cid = r.json().get("id")
+    check("POST comment 201", r.status == 201 and
+          r.json()["body"] == "a comment", r.body)
+    r = req("GET", "/repos/acme/widgets/issues/1/comments", ALICE)
+    check("comments list", [c["id"] for c in r.json()] == [cid])
+    r = req("PATCH", "/repos/acme/widgets/issues/comments/%d" % cid, ALICE,
+            {"body": "edited"})
+    check("PATCH comment", r.status == 200 and r.json()["body"] == "edited")
+    r = req("DELETE", "/repos/acme/widgets/issues/comments/%d" % cid, ALICE)
+    check("DELETE comment 204, no body", r.status == 204 and r.body == b"" and
+          r.h("Content-Type") is None)
+    r = req("GET", "/repos/acme/widgets/issues/comments/%d" % cid, ALICE)
+    check("deleted comment 404", r.status == 404)
+    r = req("PUT", "/repos/acme/widgets/issues/1/lock", ALICE)
+    check("PUT lock 204", r.status == 204)
+    check("issue locked", req("GET", "/repos/acme/widgets/issues/1",
+                              ALICE).json()["locked"] is True)
+    r = req("DELETE", "/repos/acme/widgets/issues/1/lock", ALICE)
+    check("DELETE lock 204", r.status == 204)
+    r = req("GET", "/repos/acme/widgets/pulls", ALICE)
+    check("pulls list", r.status == 200 and
+          [p["number"] for p in r.json()] == [7, 6], r.body[:100])
+    r = req("GET", "/repos/acme/widgets/pulls/6", ALICE)
+    check("GET pull", r.status == 200 and r.json()["base"]["ref"] == "main")
+    check("missing pull 404",
+          req("GET", "/repos/acme/widgets/pulls/1", ALICE).status == 404)
+    r = req("PUT", "/repos/acme/widgets/issues", ALICE, {"x": 1})
+    check("known shape, other method: 404", r.status == 404, r.status)
+    for m, p in (("GET", "/repos/acme/widgets/branches/main/protection"),
+                 ("POST", "/repos/acme/widgets/git/blobs"),
+                 ("PUT", "/repos/acme/widgets/contents/a/b.txt"),
+                 ("DELETE", "/repos/acme/widgets/hooks/1"),
+                 ("PATCH", "/repos/acme/widgets/labels/bug")):
+        r = req(m, p + "?x=1", ALICE, b"{}" if m != "GET" else None)
+        check("catch-all %s %s" % (m, p), r.status == 200 and r.json() == {
+            "ok": True, "method": m, "path": p}, r.body)
+    r = req("DELETE", "/repos/acme/widgets/hooks/1", BOB)
+    check("catch-all keeps visibility (404)", r.status == 404)
+    r = req("POST", "/repos/octo/public/git/blobs", ALICE, b"{}")
+    check("catch-all write needs push (403)", r.status == 403)
+    r = req("DELETE", "/repos/acme/widgets", ALICE)
+    check("DELETE repo 204", r.status == 204)
+    check("deleted repo 404",
+          req("GET", "/repos/acme/widgets", ALICE).status == 404)
+    reset()
+    check("reset brings it back",
+          req("GET", "/repos/acme/widgets", ALICE).status == 200)
+    r = req("POST", "/graphql", ALICE, {"query": "{ viewer { login } }"})
+    check("graphql viewer", r.status == 200 and r.json() == {
+        "data": {"viewer": {"login": "alice"}}} and
+        r.h("X-RateLimit-Resource") == "graphql", r.body)
+    r = req("POST", "/graphql", None, {"query": "{ viewer { login } }"})
+    check("graphql anonymous 401", r.status == 401)
+
+
+def t_keepalive():
+    reset()
+    s, f = raw_connect()
+    get = ("GET /repos/acme/widgets HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: token %s\r\n\r\n" % ALICE).encode()
+    s.sendall(get)
+    a = read_response(f)
+    s.sendall(get)
+    b = read_response(f)
+    s.sendall(get + get)                      # pipelined
+    c = read_response(f)
+    d = read_response(f)
+    check("raw keep-alive: four answers on one socket",
+          [x[0] for x in (a, b, c, d)] == [200] * 4)
+    check("no Connection: close on keep-alive",
+          "connection" not in a[1])
+    s.sendall(b"GET /repos/octo/public HTTP/1.1\r\nHost: x\r\n"
+              b"Connection: close\r\n\r\n")
+    e = read_response(f)
+    check("Connection: close honoured", e[1].get("connection") == "close"
+          and f.read() == b"")
+    s.close()
+    recs = records()
+    check("records: same conn, conn_request 1..5",
+          len({r["conn"] for r in recs}) == 1 and
+          [r["conn_request"] for r in recs] == [1, 2, 3, 4, 5],
+          [(r["conn"], r["conn_request"]) for r in recs])
+    check("records: same client port", len({r["client"][1] for r in recs})
+          == 1)
+    reset()
+    c = http.client.HTTPConnection(HOST, PORT)
+    for _ in range(3):
+        req("GET", "/repos/acme/widgets", ALICE, conn=c)
+    c.close()
+    recs = records()
+    check("http.client reuse: one connection",
+          len({r["conn"] for r in recs}) == 1 and len(recs) == 3)
+    s, f = raw_connect()
+    s.sendall(b"GET /repos/octo/public HTTP/1.0\r\nHost: x\r\n\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("HTTP/1.0 answered and closed", st == 200 and json.loads(body)
+          and f.read() == b"")
+    s.close()
+
+
+def t_chunked_request():
+    reset()
+    s, f = raw_connect()
+    payload = json.dumps({"title": "chunked title"}).encode()
+    parts = [payload[:7], payload[7:20], payload[20:]]
+    wire = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(p), p) for p in parts)
+    s.sendall(b"POST /repos/acme/widgets/issues HTTP/1.1\r\nHost: x\r\n"
+              b"Authorization: token " + ALICE.encode() +
+              b"\r\nTransfer-Encoding: chunked\r\n\r\n" + wire +
+              b"0\r\nX-Trailer: yes\r\n\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("chunked POST decoded", st == 201 and
+          json.loads(body)["title"] == "chunked title", (st, body[:100]))
+    s.sendall(b"GET /repos/octo/public HTTP/1.1\r\nHost: x\r\n\r\n")
+    st2 = read_response(f)[0]
+    check("connection usable after a chunked body", st2 == 200)
+    rec = records()[0]
+    check("record: chunked, length, sha256, trailers",
+          rec["chunked"] is True and rec["body_length"] == len(payload) and
+          rec["body_sha256"] == hashlib.sha256(payload).hexdigest() and
+          rec["trailers"] == [["X-Trailer", "yes"]] and
+          rec["body"] == payload.decode(), rec)
+    # Expect: 100-continue
+    s.sendall(b"POST /__fake/upload HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+    line = f.readline()
+    f.readline()
+    check("100 Continue", line.startswith(b"HTTP/1.1 100"), line)
+    s.sendall(b"hello")
+    st, _, _, body, _ = read_response(f)
+    check("body after 100 Continue", st == 200 and json.loads(body) == {
+        "bytes": 5, "sha256": hashlib.sha256(b"hello").hexdigest()}, body)
+    s.close()
+    # Content-Length and Transfer-Encoding together: chunked wins, close
+    s, f = raw_connect()
+    s.sendall(b"POST /__fake/upload HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5\r\nhello\r\n0\r\n\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("TE+CL: chunked wins, then close", st == 200 and
+          json.loads(body)["bytes"] == 5 and hd.get("connection") == "close")
+    s.close()
+    # malformed chunked
+    s, f = raw_connect()
+    s.sendall(b"POST /__fake/upload HTTP/1.1\r\nHost: x\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("bad chunk size: 400 and close", st == 400 and
+          hd.get("connection") == "close" and f.read() == b"", (st, body))
+    s.close()
+    s, f = raw_connect()
+    s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("malformed request line: 400 JSON", st == 400 and
+          "message" in json.loads(body))
+    s.close()
+    time.sleep(0.05)
+    recs = records()
+    check("TE+CL recorded", any(r["te_and_cl"] for r in recs))
+    check("bad chunk recorded with an error",
+          any(r["error"] and "chunk" in r["error"] for r in recs),
+          [r["error"] for r in recs])
+    check("malformed request recorded",
+          any(r["malformed"] and r["status"] == 400 for r in recs))
+
+
+def _mem_kb():
+    return FAKE.stats()
+
+
+def t_upload_50mb():
+    reset()
+    total = 50 * MB
+    st0 = FAKE.stats(reset_peak=True)
+    s, f = raw_connect(timeout=60)
+    s.sendall(b"POST /__fake/upload HTTP/1.1\r\nHost: x\r\n"
+              b"Transfer-Encoding: chunked\r\n"
+              b"Content-Type: application/octet-stream\r\n\r\n")
+    h = hashlib.sha256()
+    sent = 0
+    chunk = 65536 + 17                   # odd sizes: not block aligned
+    while sent < total:
+        n = min(chunk, total - sent)
+        data = fg.pattern(n, sent)
+        h.update(data)
+        s.sendall(b"%x\r\n" % n + data + b"\r\n")
+        sent += n
+    s.sendall(b"0\r\n\r\n")
+    st, _, _, body, _ = read_response(f)
+    s.close()
+    j = json.loads(body)
+    check("50 MB chunked upload: 200", st == 200, st)
+    check("50 MB upload: bytes", j["bytes"] == total, j)
+    check("50 MB upload: sha256", j["sha256"] == h.hexdigest())
+    st1 = FAKE.stats()
+    grow = st1["vmhwm_kb"] - st0["vmrss_kb"]
+    check("50 MB upload: server peak memory grew < 24 MB",
+          grow < 24 * 1024, "%d kB (peak reset %s)" % (
+              grow, st0.get("peak_reset")))
+    rec = records()[-1]
+    check("upload recorded: length and sha256, body not kept",
+          rec["body_length"] == total and rec["body_sha256"] == h.hexdigest()
+          and rec["body"] is None and rec["chunked"], rec["body_length"])
+    # Content-Length upload through the repository (query form), urllib
+    data = fg.pattern(3 * MB + 5)
+    r = urllib.request.Request(
+        "http://%s:%d/repos/acme/widgets/git/blobs?__fake=upload" % (
+            HOST, PORT), data=data, method="POST",
+        headers={"Authorization": "token " + ALICE})
+    with urllib.request.urlopen(r) as resp:
+        j = json.loads(resp.read())
+        rl = resp.headers.get("X-RateLimit-Remaining")
+    check("upload via repo path (Content-Length)", j == {
+        "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}, j)
+    check("upload via repo counts against the limit", rl == "4999", rl)
+    r = req("PUT", "/repos/acme/widgets/contents/__fake/upload", BOB, data)
+    check("upload via repo refused for non-reader (404), body drained",
+          r.status == 404)
+    rec = records()[-1]
+    check("refused upload still recorded in full",
+          rec["status"] == 404 and rec["body_length"] == len(data))
+
+
+def t_download_200mb():
+    n = 200 * MB
+    want = fg.pattern_sha256(n)
+    st0 = FAKE.stats(reset_peak=True)
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection(HOST, PORT, timeout=60)
+    c.request("GET", "/__fake/bytes/%d" % n)
+    r = c.getresponse()
+    check("200 MB download: Content-Length", r.getheader("Content-Length")
+          == str(n))
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        b = r.read(4 * MB)
+        if not b:
+            break
+        got += len(b)
+        h.update(b)
+    dt = time.monotonic() - t0
+    c.close()
+    check("200 MB download: size", got == n, got)
+    check("200 MB download: pattern sha256", h.hexdigest() == want)
+    st1 = FAKE.stats()
+    grow = st1["vmhwm_kb"] - st0["vmrss_kb"]
+    check("200 MB download: server peak memory grew < 16 MB",
+          grow < 16 * 1024, "%d kB" % grow)
+    check("200 MB download: RSS before/after within 8 MB",
+          abs(st1["vmrss_kb"] - st0["vmrss_kb"]) < 8 * 1024,
+          (st0["vmrss_kb"], st1["vmrss_kb"]))
+    if VERBOSE:
+        print("     200 MB in %.2fs, peak +%d kB" % (dt, grow))
+    # chunked and slow, raw
+    s, f = raw_connect()
+    t0 = time.monotonic()
+    s.sendall(b"GET /__fake/bytes/300000?chunked=1&delay_ms=60 HTTP/1.1\r\n"
+              b"Host: x\r\n\r\n")
+    st, hd, _, body, chunks = read_response(f)
+    dt = time.monotonic() - t0
+    check("chunked download framing", st == 200 and
+          hd.get("transfer-encoding") == "chunked" and
+          "content-length" not in hd and chunks == [65536] * 4 + [37856],
+          chunks)
+    check("chunked download content", body == fg.pattern(300000))
+    check("delay_ms between chunks (slow body)", dt >= 0.24, dt)
+    s.sendall(b"GET /__fake/bytes/1000?chunk=100 HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, hd, _, body, _ = read_response(f)
+    check("keep-alive after a chunked download, chunk=",
+          st == 200 and body == fg.pattern(1000))
+    s.close()
+    r = req("GET", "/repos/acme/widgets/contents/__fake/bytes/5000", ALICE)
+    check("bytes via repo path", r.status == 200 and
+          r.body == fg.pattern(5000) and r.h("X-RateLimit-Limit") == "5000")
+    r = req("GET", "/repos/acme/widgets/tarball/main?__fake=bytes/7000"
+            "&chunked=1", ALICE)
+    check("bytes via repo query form", r.status == 200 and
+          r.body == fg.pattern(7000))
+    r = req("GET", "/repos/acme/widgets/contents/__fake/bytes/5000", BOB)
+    check("bytes via repo: 404 for non-reader", r.status == 404)
+    r = req("GET", "/repos/acme/widgets/contents/__fake/bytes/5000",
+            auth="token ghx_nope")
+    check("bytes via repo: 401 for unknown credential", r.status == 401)
+
+
+def t_slow_status():
+    t0 = time.monotonic()
+    r = req("GET", "/__fake/slow?ms=300")
+    dt = time.monotonic() - t0
+    check("slow: waits", r.status == 200 and dt >= 0.3 and
+          r.json()["slept_ms"] == 300, dt)
+    r = req("GET", "/__fake/status/418")
+    check("status 418 GitHub-shaped", r.status == 418 and
+          r.json()["message"] == "I'm a Teapot" and
+          "documentation_url" in r.json(), r.body)
+    r = req("GET", "/__fake/status/503?retry_after=9")
+    check("status 503 + Retry-After", r.status == 503 and
+          r.h("Retry-After") == "9")
+    r = req("GET", "/__fake/status/204")
+    check("status 204 empty", r.status == 204 and r.body == b"")
+    r = req("DELETE", "/__fake/status/500")
+    check("status 500 Server Error", r.status == 500 and
+          r.json()["message"] == "Server Error")
+    r = req("GET", "/__fake/status/302?location=http://elsewhere/")
+    check("status 302 with Location", r.status == 302 and
+          r.h("Location") == "http://elsewhere/")
+    r = req("GET", "/repos/octo/public/__fake/status/502", ALICE)
+    check("status via repo path", r.status == 502)
+    r = req("GET", "/__fake/echo?q=1", headers={"X-Probe": "p"})
+    j = r.json()
+    check("echo returns the record", j["path"] == "/__fake/echo" and
+          ["X-Probe", "p"] in j["headers"] and j["query"] == "q=1")
+    r = req("GET", "/__fake/nosuch")
+    check("unknown helper 404", r.status == 404)
+
+
+def t_faults():
+    reset()
+    FAKE.set_fault(1, "close")
+    try:
+        req("GET", "/repos/acme/widgets", ALICE)
+        check("close: no answer", False, "got an answer")
+    except (http.client.RemoteDisconnected, ConnectionResetError) as e:
+        check("close: no answer", isinstance(
+            e, http.client.RemoteDisconnected), repr(e))
+    check("close: then normal",
+          req("GET", "/repos/acme/widgets", ALICE).status == 200)
+    FAKE.set_fault(1, "reset")
+    s, f = raw_connect()
+    s.sendall(b"GET /repos/acme/widgets HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        data = s.recv(100)
+        check("reset: RST", False, "recv gave %r" % data)
+    except ConnectionResetError:
+        check("reset: RST", True)
+    s.close()
+    FAKE.set_fault(1, "hang")
+    s, f = raw_connect(timeout=0.5)
+    t0 = time.monotonic()
+    s.sendall(b"GET /repos/acme/widgets HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        data = s.recv(100)
+        check("hang: nothing arrives", False, repr(data))
+    except socket.timeout:
+        check("hang: nothing arrives", time.monotonic() - t0 >= 0.45)
+    before = FAKE.stats()["connections"]
+    s.close()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and \
+            FAKE.stats()["connections"] >= before:
+        time.sleep(0.05)
+    check("hang: ends when the client goes", FAKE.stats()["connections"] <
+          before)
+    FAKE.set_fault(1, "502")
+    c = http.client.HTTPConnection(HOST, PORT)
+    r = req("GET", "/repos/acme/widgets", ALICE, conn=c)
+    check("502 fault GitHub-shaped", r.status == 502 and
+          r.json()["message"] == "Bad Gateway", r.body)
+    r = req("GET", "/repos/acme/widgets", ALICE, conn=c)
+    check("502 fault keeps the connection", r.status == 200)
+    c.close()
+    FAKE.set_fault(1, "truncate")
+    try:
+        req("GET", "/repos/acme/widgets", ALICE)
+        check("truncate: short body", False)
+    except http.client.IncompleteRead:
+        check("truncate: short body", True)
+    FAKE.set_fault(1, "delay", delay_ms=250)
+    t0 = time.monotonic()
+    r = req("GET", "/repos/acme/widgets", ALICE)
+    check("delay fault", r.status == 200 and time.monotonic() - t0 >= 0.25)
+    FAKE.set_fault(2, "503", match="/repos/acme/gadgets")
+    got = [req("GET", p, ALICE).status for p in (
+        "/repos/acme/widgets", "/repos/acme/gadgets", "/repos/acme/widgets",
+        "/repos/acme/gadgets", "/repos/acme/gadgets")]
+    check("next=2 with match", got == [200, 503, 200, 503, 200], got)
+    FAKE.set_fault(3, "500")
+    pend = fake_json("GET", "faults")
+    check("GET faults lists pending", pend and pend[0]["remaining"] == 3 and
+          pend[0]["mode"] == "500", pend)
+    check("control calls are not faulted", fake_json("GET", "faults") ==
+          pend)
+    FAKE.clear_faults()
+    check("DELETE faults", fake_json("GET", "faults") == [] and
+          req("GET", "/repos/acme/widgets", ALICE).status == 200)
+    recs = records()
+    check("faulted requests recorded with the fault",
+          [r["fault"] for r in recs if r["fault"]] ==
+          ["close", "reset", "hang", "502", "truncate", "delay", "503", "503"],
+          [r["fault"] for r in recs])
+    try:
+        fake_json("POST", "faults", {"next": 1, "mode": "explode"})
+        check("unknown fault mode refused", False)
+    except urllib.error.HTTPError as e:
+        check("unknown fault mode refused", e.code == 400)
+
+
+def t_recording():
+    reset()
+    req("GET", "/repos/acme/widgets?per_page=3&a=b", ALICE,
+        headers={"X-Custom": "one", "User-Agent": "selftest"})
+    req("GET", "/repos/acme/widgets", auth="token ghx_clientTOKENshouldnot")
+    body = json.dumps({"title": "recorded"}).encode()
+    req("POST", "/repos/acme/widgets/issues", ALICE, body,
+        headers={"Content-Type": "application/json"})
+    fake_json("GET", "requests")
+    fake_json("GET", "faults")
+    fake_json("GET", "stats")
+    recs = records()
+    check("three records; control calls not recorded", len(recs) == 3,
+          [r["path"] for r in recs])
+    a, b, c = recs
+    check("record method/path/query", a["method"] == "GET" and
+          a["path"] == "/repos/acme/widgets" and
+          a["query"] == "per_page=3&a=b" and
+          a["params"] == [["per_page", "3"], ["a", "b"]] and
+          a["target"] == "/repos/acme/widgets?per_page=3&a=b", a)
+    check("record headers as ordered pairs",
+          ["Authorization", "token " + ALICE] in a["headers"] and
+          ["X-Custom", "one"] in a["headers"] and
+          ["User-Agent", "selftest"] in a["headers"])
+    check("record client address", a["client"][0] == "127.0.0.1" and
+          isinstance(a["client"][1], int))
+    check("record time", abs(a["time"] - time.time()) < 30)
+    check("record status/login/request id", a["status"] == 200 and
+          a["login"] == "alice" and a["request_id"] and a["complete"])
+    check("refused request recorded", b["status"] == 401 and
+          b["login"] is None)
+    check("POST body recorded", c["body_length"] == len(body) and
+          c["body_sha256"] == hashlib.sha256(body).hexdigest() and
+          c["body"] == body.decode() and
+          base64.b64decode(c["body_b64"]) == body)
+    check("GET has empty body", a["body_length"] == 0 and
+          a["body_sha256"] == hashlib.sha256(b"").hexdigest())
+    check("find() locates the client token",
+          [r["seq"] for r in FAKE.find("ghx_clientTOKENshouldnot")] ==
+          [b["seq"]])
+    check("find() for a real credential", len(FAKE.find(ALICE)) == 2)
+    since = fake_json("GET", "requests?since=%d" % c["seq"])
+    check("?since=", [r["seq"] for r in since] == [c["seq"]])
+    post = fake_json("GET", "requests?method=POST")
+    check("?method=", len(post) == 1 and post[0]["method"] == "POST")
+    FAKE.clear()
+    check("clear()", records() == [])
+    # the JSON lines file
+    time.sleep(0.05)
+    with open(T.record) as f:
+        lines = [json.loads(ln) for ln in f if ln.strip()]
+    ids = {r["request_id"] for r in lines}
+    check("--record file has the records as JSON lines",
+          a["request_id"] in ids and b["request_id"] in ids and
+          c["request_id"] in ids, len(lines))
+    check("--record lines are complete",
+          all(r["complete"] for r in lines))
+
+
+def t_cli_options():
+    cfg = os.path.join(T.tmp, "cfg.json")
+    with open(cfg, "w") as f:
+        json.dump({"users": {"zed": 4242}, "seed_issues": 1}, f)
+    proc, fake = fg.spawn(["--cred", "tokZ=zed", "--repo", "z/q:private:zed",
+                           "--repo", "z/pub:public", "--rate-limit", "30",
+                           "--config", cfg, "--prefix", "/__ctl"])
+    try:
+        p = fake.port
+        r = req("GET", "/repos/z/q", "tokZ", port=p)
+        check("CLI --cred/--repo/--rate-limit", r.status == 200 and
+              r.h("X-RateLimit-Limit") == "30", r.status)
+        check("CLI defaults replaced",
+              req("GET", "/repos/acme/widgets", ALICE, port=p).status == 401)
+        check("CLI --config users",
+              req("GET", "/user", "tokZ", port=p).json()["id"] == 4242)
+        check("CLI --config seed_issues", len(req(
+            "GET", "/repos/z/q/issues", "tokZ", port=p).json()) == 1)
+        check("CLI public repo", req("GET", "/repos/z/pub",
+                                     port=p).status == 200)
+        check("--prefix moves the helpers", req(
+            "GET", "/__ctl/bytes/10", port=p).body == fg.pattern(10) and
+            req("GET", "/__fake/bytes/10", port=p).status == 404)
+        check("client follows the prefix", len(fake.requests()) >= 6)
+        fake.add_credential("ghs_install", "agents[bot]", repos=["z/q"],
+                            permission="read")
+        r = req("GET", "/repos/z/q", "ghs_install", port=p)
+        check("added credential limited to its repos", r.status == 200 and
+              r.json()["permissions"]["push"] is False and
+              req("GET", "/repos/z/pub", "ghs_install",
+                  port=p).status == 404, r.status)
+        fake.add_repo("z/new", private=True, readers=["zed"])
+        check("added repository", req("GET", "/repos/z/new", "tokZ",
+                                      port=p).status == 200)
+    finally:
+        fake.close()
+    check("SIGTERM stops it", proc.poll() == 0, proc.returncode)
+
+
+def t_in_process():
+    seen = []
+
+    def custom(ex, word):
+        seen.append(word)
+        ex.send_json(200, {"got": word, "body": ex.body.read_all().decode()})
+
+    srv = fg.FakeGitHub(credentials={"tok1": "carol"},
+                        repos={"x/y": {"private": True,
+                                       "readers": ["carol"]}},
+                        chunk_threshold=256, seed_issues=20,
+                        primary_status=429, rate_limits={"tok1": 40},
+                        extra_routes=[(["POST"], r"/custom/(\w+)", custom)])
+    srv.start()
+    try:
+        p = srv.port
+        check("in-process: port and url", p > 0 and srv.url ==
+              "http://127.0.0.1:%d" % p)
+        r = req("GET", "/repos/x/y", "tok1", port=p)
+        check("in-process: GET repo", r.status == 200 and
+              r.h("X-RateLimit-Limit") == "40")
+        s, f = raw_connect(p)
+        s.sendall(b"GET /repos/x/y/issues?per_page=20 HTTP/1.1\r\nHost: h\r\n"
+                  b"Authorization: Bearer tok1\r\n\r\n")
+        st, hd, _, body, chunks = read_response(f)
+        check("large JSON list goes chunked", st == 200 and chunks and
+              hd.get("transfer-encoding") == "chunked" and
+              len(json.loads(body)) == 20, (st, chunks))
+        s.sendall(b"GET /repos/x/y HTTP/1.1\r\nHost: h\r\n"
+                  b"Authorization: Bearer tok1\r\n\r\n")
+        check("keep-alive after chunked JSON", read_response(f)[0] == 200)
+        s.close()
+        r = req("POST", "/custom/hello", port=p, body=b"payload")
+        check("extra route (hook) answers and streams the body",
+              r.json() == {"got": "hello", "body": "payload"} and
+              seen == ["hello"], r.body)
+        r = req("POST", "/app/installations/12/access_tokens", port=p,
+                auth="Bearer a.b.c")
+        check("app token route: default 401 (JWT)", r.status == 401 and
+              r.json()["message"] == "A JSON web token could not be decoded")
+        r = req("GET", "/acme/widgets.git/info/refs?service=git-upload-pack",
+                port=p)
+        check("git route: default 404", r.status == 404)
+        srv.app_token_handler = lambda ex, inst, jwt: ex.send_json(
+            201, {"token": "ghs_x", "installation": inst, "jwt": jwt})
+        srv.git_handler = lambda ex, o, rp, rest: ex.send_bytes(
+            200, ("%s %s %s" % (o, rp, rest)).encode(), ctype="text/plain")
+        r = req("POST", "/app/installations/12/access_tokens", port=p,
+                auth="Bearer a.b.c")
+        check("app token hook called", r.status == 201 and r.json() == {
+            "token": "ghs_x", "installation": "12", "jwt": "a.b.c"})
+        r = req("GET", "/acme/widgets.git/info/refs", port=p)
+        r2 = req("POST", "/acme/widgets/git-upload-pack", port=p, body=b"x")
+        check("git hook called", r.body == b"acme widgets /info/refs" and
+              r2.body == b"acme widgets /git-upload-pack", (r.body, r2.body))
+        recs = srv.requests()
+        check("in-process requests()", len(recs) == 9 and
+              recs[0]["path"] == "/repos/x/y", len(recs))
+        check("in-process find()", len(srv.find("tok1")) == 3)
+        check("wait_requests()", srv.wait_requests(9, timeout=2))
+        srv.clear()
+        check("in-process clear()", srv.requests() == [])
+        srv.set_rate_limit("tok1", remaining=1)
+        req("GET", "/repos/x/y", "tok1", port=p)
+        r = req("GET", "/repos/x/y", "tok1", port=p)
+        check("primary_status 429 with Retry-After", r.status == 429 and
+              r.h("Retry-After") is not None and
+              "rate limit exceeded" in r.json()["message"])
+        c = http.client.HTTPConnection(HOST, p)
+        req("GET", "/__fake/bytes/10", conn=c)
+    finally:
+        srv.stop()
+    try:
+        c.request("GET", "/__fake/bytes/10")
+        c.getresponse().read()
+        check("stop() closes kept-alive connections", False)
+    except (ConnectionError, http.client.HTTPException, OSError):
+        check("stop() closes kept-alive connections", True)
+    try:
+        socket.create_connection((HOST, p), timeout=1).close()
+        check("stop() stops listening", False)
+    except OSError:
+        check("stop() stops listening", True)
+    # context manager, IPv6
+    try:
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", 0))
+        v6 = True
+    except OSError:
+        v6 = False
+    if v6:
+        with fg.FakeGitHub(host="::1") as srv6:
+            c = http.client.HTTPConnection("::1", srv6.port)
+            c.request("GET", "/repos/octo/public")
+            r = c.getresponse()
+            r.read()
+            check("IPv6 and context manager", r.status == 200 and
+                  srv6.url.startswith("http://[::1]:"))
+            c.close()
+
+
+def t_concurrency():
+    reset()
+    errs = []
+
+    def worker():
+        try:
+            c = http.client.HTTPConnection(HOST, PORT, timeout=20)
+            for _ in range(20):
+                r = req("GET", "/repos/acme/widgets", ALICE, conn=c)
+                if r.status != 200:
+                    errs.append(r.status)
+            c.close()
+        except Exception as e:            # noqa: BLE001
+            errs.append(repr(e))
+    ts = [threading.Thread(target=worker) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check("8 threads x 20 keep-alive requests", not errs, errs[:3])
+    r = req("GET", "/rate_limit", ALICE)
+    check("rate limit counted every one",
+          r.json()["resources"]["core"]["used"] == 160, r.body[:120])
+    recs = records()
+    mine = [x for x in recs if x["path"] == "/repos/acme/widgets"]
+    check("160 records, 8 connections", len(mine) == 160 and
+          len({x["conn"] for x in mine}) == 8 and
+          all(x["status"] == 200 for x in mine),
+          (len(mine), len({x["conn"] for x in mine})))
+
+
+class T:
+    tmp = None
+    record = None
+    proc = None
+
+
+def main():
+    t0 = time.monotonic()
+    try:
+        section(t_startup)
+        if PORT is not None:
+            for fn in (t_repo_get, t_auth, t_etag, t_ratelimit, t_issues,
+                       t_keepalive, t_chunked_request, t_upload_50mb,
+                       t_download_200mb, t_slow_status, t_faults,
+                       t_recording, t_concurrency, t_cli_options,
+                       t_in_process):
+                section(fn)
+    finally:
+        if FAKE is not None:
+            FAKE.close()
+            check("subprocess stops on SIGTERM", T.proc.returncode == 0,
+                  T.proc.returncode)
+        if T.tmp:
+            for name in os.listdir(T.tmp):
+                os.unlink(os.path.join(T.tmp, name))
+            os.rmdir(T.tmp)
+    print("runtime %.1fs" % (time.monotonic() - t0))
+    print("upstream: %d passed, %d failed" % (PASSED, FAILED))
+    return 1 if FAILED else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
