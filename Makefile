@@ -84,6 +84,18 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard */*.h)
 	    -fno-sanitize-recover=all \
 	    -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
 
+# Tests of worker code link the worker files they exercise.
+HTTP_SRC = worker/http.c
+build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
+build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)
+
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) worker/http.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) -g -O1 \
+	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all \
+	    -o $@ tests/fuzz/fuzz_http.c $(HTTP_SRC)
+
 run: deps all
 	@mkdir -p run
 	build/ghp -d -f etc/ghp.conf.sample -D statedir=$(CURDIR)/run/state \

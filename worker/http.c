@@ -27,7 +27,7 @@
 #define HP_ERROR	3
 
 /* What the head parser has seen so far. */
-#define SEEN_EMPTY	0x0001	/* the empty line before the request line */
+#define SEEN_EMPTY	0x0001	/* the empty line before the request */
 #define SEEN_HOST	0x0002
 #define SEEN_CL		0x0004
 #define SEEN_TE		0x0008
@@ -156,7 +156,7 @@ auth_ipv6(const unsigned char *s, size_t n)
 {
 	size_t i, colons = 0;
 
-	/* s is "[...]"; the inside: hex digits, ':' and '.', one ':' at least. */
+	/* s is "[...]": hex digits, ':' and '.' inside, one ':' at least. */
 	if (n < 4)
 		return -1;
 	for (i = 1; i < n - 1; i++) {
@@ -253,7 +253,8 @@ target_bytes(const unsigned char *s, size_t n, struct http_error *e)
 		}
 		if (!is_uripchar(s[i]) &&
 		    (s[i] == '\0' || strchr(":@/?[]", s[i]) == NULL))
-			return hp_error(e, 400, "invalid byte in request target");
+			return hp_error(e, 400,
+			    "invalid byte in request target");
 	}
 	return 0;
 }
@@ -326,7 +327,7 @@ hp_target(struct http_head *h, const unsigned char *s, size_t n,
 	connect = h->method.len == 7 &&
 	    memcmp(h->method.p, "CONNECT", 7) == 0;
 	if (connect) {
-		if (s[0] == '/' || memchr(s, '/', n) != NULL)
+		if (memchr(s, '/', n) != NULL)
 			return hp_error(e, 400,
 			    "CONNECT target not in authority-form");
 		if (target_authority(h, s, n, e) == -1)

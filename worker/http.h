@@ -36,38 +36,54 @@
  * caller that reads at most HTTP_HEAD_MAX bytes always gets an answer.
  *
  * What is refused, and with what:
- *   400  request line not exactly "method SP target SP HTTP/d.d" CRLF (no
- *	  extra or other whitespace); method not a token; target empty,
- *	  with bytes outside RFC 3986 (controls, space, non-ASCII, '"', '<',
- *	  '>', '\\', '^', '`', '{', '|', '}', a fragment '#', '[' or ']'
- *	  outside an IPv6 literal) or a '%' not followed by two hex digits;
- *	  a target form the method may not use (see below); an absolute-form
- *	  scheme other than http or https, userinfo ("user@") in an
- *	  authority, an authority that is not host[:port] (host a DNS-style
- *	  name of letters, digits, '-', '.', '_', or an IPv6 literal; port
- *	  1..65535); bare LF or bare CR anywhere in the head; more than one
- *	  empty line before the request line; a header line starting with
- *	  SP/HTAB (obs-fold); a header name empty or not a token, or with
- *	  whitespace before the colon; controls (but HTAB), NUL or DEL in a
- *	  value; a second Host, Content-Length, Transfer-Encoding,
- *	  Authorization or Proxy-Authorization; an HTTP/1.1 request without
- *	  Host; a Host that is empty or not a valid authority; a Content-Length that
- *	  is not 1*DIGIT or is above HTTP_LENGTH_MAX (2^53); a
- *	  Transfer-Encoding other than "chunked" (any case), lists included;
- *	  Transfer-Encoding on HTTP/1.0; both Content-Length and
- *	  Transfer-Encoding; a Connection value that is not a list of
- *	  tokens; an empty Authorization or Proxy-Authorization.
- *   414  request line longer than HTTP_REQLINE_MAX (only the target can
- *	  make it so: the method is short and the version fixed).
+ *   400  the request line:
+ *	  - not exactly "method SP target SP HTTP/d.d" CRLF: no extra
+ *	    spaces, no other whitespace;
+ *	  - a method that is not a token;
+ *	  - an empty target, or one with a byte outside RFC 3986 (controls,
+ *	    space, DEL, non-ASCII, '"', '<', '>', '\\', '^', '`', '{', '|',
+ *	    '}', '#' as a fragment, '[' or ']' outside an IPv6 literal), or
+ *	    a '%' not followed by two hex digits;
+ *	  - a target form the method may not use (see below);
+ *	  - an absolute-form scheme other than http or https (any case);
+ *	  - an authority (absolute-form, authority-form, Host) that is not
+ *	    host[:port]: userinfo ("user@") is refused, a host is a name of
+ *	    letters, digits, '-', '.', '_' (at most 255 bytes) or an IPv6
+ *	    literal, a port is 1 to 5 digits worth 1..65535;
+ *	  - a version that is not "HTTP/" DIGIT "." DIGIT.
+ *	  the head:
+ *	  - a bare LF or a bare CR anywhere: lines end in CRLF;
+ *	  - more than one empty line before the request line;
+ *	  - a header line starting with SP or HTAB (obs-fold);
+ *	  - a header name that is empty or not a token, whitespace before
+ *	    the colon, a line without a colon;
+ *	  - a control byte but HTAB (NUL and DEL included) in a value;
+ *	  - a second Host, Content-Length, Transfer-Encoding, Authorization
+ *	    or Proxy-Authorization, even with the same value;
+ *	  - no Host in HTTP/1.1, an empty Host;
+ *	  - a Content-Length that is not 1*DIGIT (no sign, list or junk;
+ *	    leading zeros are fine) or that is above HTTP_LENGTH_MAX;
+ *	  - a Transfer-Encoding other than "chunked" (any case): no lists,
+ *	    no other codings; any Transfer-Encoding in HTTP/1.0;
+ *	  - both Content-Length and Transfer-Encoding;
+ *	  - a Connection value that is not a list of tokens;
+ *	  - an empty Authorization or Proxy-Authorization.
+ *	  Other fields may repeat: they are kept in order, the caller
+ *	  decides.
+ *   414  a request line longer than HTTP_REQLINE_MAX (only the target can
+ *	  make it so: methods are short and the version fixed).
  *   417  an Expect other than "100-continue" (any case).
- *   431  head longer than HTTP_HEAD_MAX; a header line longer than
+ *   431  a head longer than HTTP_HEAD_MAX; a header line longer than
  *	  HTTP_LINE_MAX; more than HTTP_HEADERS_MAX header lines.
  *   501  a method longer than HTTP_METHOD_MAX (RFC 9112 section 3:
- *	  longer than any method implemented).  Unknown methods of a
- *	  sane length are not refused here: the caller decides.
- *   505  any version but HTTP/1.0 and HTTP/1.1 (HTTP/2.0, the h2 preface
- *	  "PRI * HTTP/2.0", HTTP/0.9, HTTP/1.2...).  A version that is not
- *	  "HTTP/" DIGIT "." DIGIT is a 400.
+ *	  longer than any method implemented); known as soon as
+ *	  HTTP_METHOD_MAX + 1 token bytes are in.  Unknown methods of a sane
+ *	  length are not refused here: the caller decides.
+ *   505  a well-formed version other than HTTP/1.0 and HTTP/1.1
+ *	  (HTTP/2.0, the h2 preface "PRI * HTTP/2.0", HTTP/0.9, HTTP/1.2).
+ * The over-long line and head are refused as soon as they are known to
+ * be, before their end arrives.  413 for a Content-Length over the
+ * caller's body limit is the caller's: content_length says how long.
  *
  * One empty line (CRLF) before the request line is skipped, as RFC 9112
  * section 2.2 suggests (a client may send one after a POST body); it
@@ -122,16 +138,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_HEAD_MAX		(16 * 1024)	/* the whole head, all CRLFs */
-#define HTTP_REQLINE_MAX	(8 * 1024)	/* request line, without CRLF */
-#define HTTP_LINE_MAX		(8 * 1024)	/* a header line, without CRLF */
-#define HTTP_HEADERS_MAX	100		/* header lines */
-#define HTTP_METHOD_MAX		32		/* longer: 501 */
-#define HTTP_LENGTH_MAX		(UINT64_C(1) << 53)	/* Content-Length */
-#define HTTP_CHUNK_MAX		(UINT64_C(1) << 40)	/* one chunk's size */
-#define HTTP_CHUNK_DIGITS	16		/* hex digits, leading zeros too */
-#define HTTP_CHUNK_EXT_MAX	256		/* a chunk's extensions, bytes */
-#define HTTP_TRAILER_MAX	(8 * 1024)	/* trailer section, all CRLFs */
+/* Limits.  Line lengths do not count the CRLF; the head's does. */
+#define HTTP_HEAD_MAX		(16 * 1024)	/* the head: 431 */
+#define HTTP_REQLINE_MAX	(8 * 1024)	/* request line: 414 */
+#define HTTP_LINE_MAX		(8 * 1024)	/* a header line: 431 */
+#define HTTP_HEADERS_MAX	100		/* header lines: 431 */
+#define HTTP_METHOD_MAX		32		/* method bytes: 501 */
+#define HTTP_LENGTH_MAX		(UINT64_C(1) << 53) /* Content-Length */
+#define HTTP_CHUNK_MAX		(UINT64_C(1) << 40) /* a chunk's size */
+#define HTTP_CHUNK_DIGITS	16		/* its hex digits, 0s too */
+#define HTTP_CHUNK_EXT_MAX	256		/* its extensions' bytes */
+#define HTTP_TRAILER_MAX	(8 * 1024)	/* trailers with CRLFs */
 
 enum http_result {
 	HTTP_ERROR = -1,
@@ -145,7 +162,7 @@ struct http_error {
 	const char	*reason;	/* static, for the log */
 };
 
-/* Bytes inside the caller's buffer (or a static string); not NUL-ended. */
+/* Bytes inside the caller's buffer (or a static string); no NUL. */
 struct http_str {
 	const char	*p;		/* NULL when absent */
 	size_t		 len;
@@ -159,8 +176,8 @@ enum http_form {
 };
 
 struct http_header {
-	struct http_str	 name;		/* as sent: compare without case */
-	struct http_str	 value;		/* OWS stripped, may be empty */
+	struct http_str	 name;	/* as sent; compare without case */
+	struct http_str	 value;	/* OWS stripped, may be empty */
 };
 
 struct http_head {
@@ -170,16 +187,16 @@ struct http_head {
 	struct http_str	 target;	/* as sent */
 	int		 version;	/* 10 or 11 */
 	enum http_form	 form;
-	struct http_str	 scheme;	/* absolute-form: "http", "https" */
-	struct http_str	 authority;	/* absolute and authority-form */
-	struct http_str	 host;		/* its host: name or [IPv6] */
-	int		 port;		/* its port, or -1 when absent */
-	struct http_str	 path;		/* origin/absolute: path?query */
+	struct http_str	 scheme;	/* absolute: "http", "https" */
+	struct http_str	 authority;	/* absolute, authority */
+	struct http_str	 host;		/* its host part */
+	int		 port;		/* its port; -1: absent */
+	struct http_str	 path;		/* origin, absolute */
 
 	struct http_header headers[HTTP_HEADERS_MAX];
 	size_t		 nheaders;
 
-	struct http_str	 host_header;	/* Host value; p NULL: absent */
+	struct http_str	 host_header;	/* p NULL: absent */
 	int64_t		 content_length;	/* -1: absent */
 	int		 chunked;	/* Transfer-Encoding: chunked */
 	int		 keep_alive;
@@ -192,8 +209,8 @@ struct http_parser {
 	struct http_head head;		/* valid after HTTP_OK */
 	/* Private. */
 	uintptr_t	 base;		/* buf of the last call */
-	size_t		 off;		/* start of the line being read */
-	size_t		 scan;		/* no LF in buf[off..scan) */
+	size_t		 off;		/* the line being read */
+	size_t		 scan;		/* no LF in [off, scan) */
 	int		 state;
 	unsigned int	 seen;
 	struct http_error err;
@@ -207,7 +224,7 @@ int	 http_parse_head(struct http_parser *, const char *, size_t,
  * Checks that s[0..len) is host[:port] as the parser accepts it, and
  * splits it: host (a name or a bracketed IPv6 literal), port (-1 when
  * absent).  Returns 0, or -1 with *reason set.  For comparing Host with
- * an absolute-form authority.
+ * an absolute-form authority.  Any pointer argument may be NULL.
  */
 int	 http_split_authority(const char *, size_t, struct http_str *, int *,
 	    const char **);
