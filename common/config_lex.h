@@ -1,6 +1,6 @@
 /*
- * config_lex.h: the ghp.conf(5) lexer, private to config.c and
- * config_lex.c.
+ * config_lex.h: the ghp.conf(5) lexer (config_lex.c, config_file.c),
+ * private to common/config*.c.
  *
  * The lexer reads from a stack of sources: files (the config and what it
  * includes) and, above the file being read, macro expansions.  A token
@@ -133,6 +133,8 @@ void		 lex_next(struct lex *, struct token *);
 void		 lex_unget(struct lex *, const struct token *);
 int		 lex_eof_line(struct lex *);
 int		 lex_set_macro(struct lex *, const char *, const char *);
+const char	*lex_macro_value(struct lex *, const char *);
+void		 lex_macro_clear(struct lex_macro_list *);
 int		 lex_macro_name_ok(const char *);
 enum keyword	 lex_keyword(const char *);
 const char	*lex_keyword_name(enum keyword);
