@@ -29,11 +29,14 @@ SAN_FLAGS = $(CLANG_WARN) -O1 -g -fsanitize=address,undefined -fno-sanitize-reco
 	  -fno-omit-frame-pointer
 
 COMMON_SRC  = $(sort $(wildcard common/*.c))
+# GitHub's endpoint -> permission table, generated from the vendored data.
+PERMTAB_C   = build/gen/permtab.c
 MASTER_SRC  = $(sort $(wildcard master/*.c))
 WORKER_SRC  = $(sort $(wildcard worker/*.c))
 KEYHOLDER_SRC = $(sort $(wildcard keyholder/*.c))
-GHP_SRC     = $(MASTER_SRC) $(WORKER_SRC) $(KEYHOLDER_SRC) $(COMMON_SRC)
-GHPCTL_SRC  = $(sort $(wildcard ghpctl/*.c)) $(COMMON_SRC)
+GHP_SRC     = $(MASTER_SRC) $(WORKER_SRC) $(KEYHOLDER_SRC) $(COMMON_SRC) \
+	      $(PERMTAB_C)
+GHPCTL_SRC  = $(sort $(wildcard ghpctl/*.c)) $(COMMON_SRC) $(PERMTAB_C)
 UNIT_SRC    = $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -46,7 +49,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE   ?= 20
 
 # Unit tests link the common code; process code is tested by running it.
-UNIT_LINK = $(COMMON_SRC)
+UNIT_LINK = $(COMMON_SRC) $(PERMTAB_C)
 
 .PHONY: all deps run check unit unit-asan integration lint fuzz fuzz-smoke \
 	install clean
@@ -56,6 +59,12 @@ all: build/ghp build/ghpctl
 
 deps:
 	@sh scripts/deps.sh
+
+$(PERMTAB_C): scripts/gen_permtab.py data/github-endpoint-permissions.tsv \
+    data/no-permission.tsv
+	@mkdir -p $(dir $@)
+	python3 scripts/gen_permtab.py data/github-endpoint-permissions.tsv \
+	    data/no-permission.tsv $@
 
 $(OBJ)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -77,12 +86,12 @@ build/unit-asan/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
 	$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -Itests/unit \
 	    -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
 
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard */*.h)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PERMTAB_C) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
 	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all \
-	    -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+	    -o $@ $< $(COMMON_SRC) $(PERMTAB_C) $(PKG_LIBS)
 
 # Tests of worker code link the worker files they exercise.
 HTTP_SRC = worker/http.c

@@ -23,6 +23,8 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_STATS] =		T("stats", MP_FIXED,
 				    sizeof(struct msg_stats), 0),
 	[MSG_WORKER_READY] =	T("worker-ready", MP_NONE, 0, 0),
+	[MSG_AUDIT] =		T("audit", MP_TEXT, 0, 0),
+	[MSG_ACCESS] =		T("access", MP_TEXT, 0, 0),
 	[MSG_KEYHOLDER_FD] =	T("keyholder-fd", MP_NONE, 0, 1),
 	[MSG_WORKER_CHANNEL] =	T("worker-channel", MP_NONE, 0, 1),
 	[MSG_KEYHOLDER_READY] =	T("keyholder-ready", MP_FIXED,
@@ -127,7 +129,7 @@ msg_decode(const uint8_t *buf, size_t n, int fd, struct msg *m)
 		return MSG_ERR_TOOBIG;
 	if (h.len != n - MSG_HDR_SIZE)
 		return MSG_ERR_LENGTH;
-	if (h.type == MSG_NONE || h.type >= MSG_TYPE_MAX)
+	if (h.type >= MSG_TYPE_MAX || msg_types[h.type].name == NULL)
 		return MSG_ERR_TYPE;
 	if ((h.flags & ~MSG_F_FD) != 0)
 		return MSG_ERR_FLAGS;

@@ -63,6 +63,8 @@ enum msg_type {
 	/* worker -> master */
 	MSG_STATS,		/* struct msg_stats */
 	MSG_WORKER_READY,	/* none: sandbox closed, accepting */
+	MSG_AUDIT,		/* text: one audit record (JSON) */
+	MSG_ACCESS,		/* text: one access record (JSON) */
 	/* master -> worker: a new channel to the keyholder (fd) */
 	MSG_KEYHOLDER_FD,
 	/* master -> keyholder: the keyholder end for worker peerid (fd) */
@@ -84,8 +86,12 @@ enum msg_type {
 	MSG_KH_CTL,
 	/* keyholder -> master: its answer, struct msg_ctl_end + text */
 	MSG_KH_CTL_ANSWER,
-	/* ghpctl -> master */
-	MSG_CTL_HELLO,		/* struct msg_ctl_hello: protocol version */
+	/*
+	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
+	 * and a ghp of different versions still understand each other's
+	 * hello and can say that they differ.
+	 */
+	MSG_CTL_HELLO = 64,		/* struct msg_ctl_hello: protocol version */
 	MSG_CTL_STATUS,		/* none */
 	MSG_CTL_RELOAD,		/* none */
 	MSG_CTL_PUBKEY,		/* none: answer is the keyholder's public key */

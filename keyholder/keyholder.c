@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "chan.h"
@@ -246,6 +247,7 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	log_set_sink(kh_log_sink);
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
+	json_object_seed(0);	/* before the chroot hides /dev/urandom */
 	kh_enter_state_dir(conf, acct);
 	umask(077);
 	kh_load_keys();

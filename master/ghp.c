@@ -8,6 +8,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +178,23 @@ open_log(const char *path, int *fdp, char *err, size_t errlen)
 		close(*fdp);
 	*fdp = fd;
 	return 0;
+}
+
+/* One record, one line, one write(2): O_APPEND keeps lines whole. */
+void
+master_log_record(int fd, const void *data, size_t len)
+{
+	struct iovec iov[2];
+
+	if (fd == -1)
+		return;
+	iov[0].iov_base = (void *)data;
+	iov[0].iov_len = len;
+	iov[1].iov_base = "\n";
+	iov[1].iov_len = 1;
+	if (writev(fd, iov, 2) != (ssize_t)len + 1)
+		log_warn("%s: write", fd == master->audit_fd ? "audit log" :
+		    "access log");
 }
 
 static int

@@ -97,6 +97,7 @@ extern struct master *master;
 /* ghp.c */
 int	 master_reload(char *err, size_t errlen);
 void	 master_exit_if_done(void);
+void	 master_log_record(int fd, const void *, size_t);
 
 /* proc.c */
 void	 proc_init(void);

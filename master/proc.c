@@ -380,6 +380,13 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 		p->connections = st.connections;
 		control_stats_reply(p, &st, m->hdr.reqid);
 		return 0;
+	case MSG_AUDIT:
+	case MSG_ACCESS:
+		if (p->role != ROLE_WORKER || memchr(m->data, '\n', m->len))
+			return -1;
+		master_log_record(m->hdr.type == MSG_AUDIT ?
+		    master->audit_fd : master->access_fd, m->data, m->len);
+		return 0;
 	case MSG_KH_CTL_ANSWER:
 		if (p->role != ROLE_KEYHOLDER)
 			return -1;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netdb.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 
+#include "compat.h"
+#include "conn.h"
+#include "http.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -26,12 +31,6 @@
 #define SERVER_ACCEPT_BURST	32
 #define SERVER_EPOLL_EVENTS	16
 
-struct conn {
-	struct bufferevent	*bev;
-	int			 answered;
-	int			 lingering;	/* answer sent, discarding */
-	size_t			 discarded;
-};
 
 static struct event_base	*srv_base;
 static struct event		*srv_accept_ev[SERVER_MAX_LISTENERS];
@@ -41,19 +40,13 @@ static int			 srv_nlisteners;
 static uint32_t			 srv_connections;
 static uint64_t			 srv_requests;
 static void			(*srv_idle)(void);
+static int			 srv_draining;
+static TAILQ_HEAD(, conn)	 srv_conns = TAILQ_HEAD_INITIALIZER(srv_conns);
 
-static const char srv_not_found[] =
-    "{\"message\":\"Not Found\","
-    "\"documentation_url\":\"https://docs.github.com/rest\"}\n";
-static const char srv_too_large[] =
-    "{\"message\":\"Request header fields too large\","
-    "\"documentation_url\":\"https://docs.github.com/rest\"}\n";
-static const char srv_timeout[] =
-    "{\"message\":\"Request timeout\","
-    "\"documentation_url\":\"https://docs.github.com/rest\"}\n";
 
 static void	server_accept_cb(int, short, void *);
-static void	server_accept_on(int);
+static void	server_close_idle(void);
+static void	server_accept_on(const struct worker_listener *);
 
 uint32_t
 server_connections(void)
@@ -108,7 +101,7 @@ server_accept_cb(int fd, short ev, void *arg)
 	n = epoll_wait(srv_epfd, evs, SERVER_EPOLL_EVENTS, 0);
 	for (i = 0; i < n; i++)
 		if (evs[i].data.u32 < (uint32_t)srv_nlisteners)
-			server_accept_on(srv_listeners[evs[i].data.u32].fd);
+			server_accept_on(&srv_listeners[evs[i].data.u32]);
 }
 #else
 /* Elsewhere each listening socket is an event of its own. */
@@ -119,7 +112,8 @@ server_listen(struct event_base *base)
 
 	for (i = 0; i < srv_nlisteners && i < SERVER_MAX_LISTENERS; i++) {
 		srv_accept_ev[i] = event_new(base, srv_listeners[i].fd,
-		    EV_READ | EV_PERSIST, server_accept_cb, NULL);
+		    EV_READ | EV_PERSIST, server_accept_cb,
+		    (void *)&srv_listeners[i]);
 		if (srv_accept_ev[i] == NULL ||
 		    event_add(srv_accept_ev[i], NULL) == -1)
 			fatalx("%s: event", __func__);
@@ -129,7 +123,7 @@ server_listen(struct event_base *base)
 static void
 server_accept_cb(int fd, short ev, void *arg)
 {
-	server_accept_on(fd);
+	server_accept_on(arg);
 }
 #endif
 
@@ -156,6 +150,8 @@ server_drain(void (*idle)(void))
 	int i;
 
 	srv_idle = idle;
+	srv_draining = 1;
+	server_close_idle();
 	if (srv_nlisteners > 0) {
 		for (i = 0; i < SERVER_MAX_LISTENERS; i++) {
 			if (srv_accept_ev[i] != NULL)
@@ -172,29 +168,167 @@ server_drain(void (*idle)(void))
 	server_check_idle();
 }
 
+static const struct {
+	int		 status;
+	const char	*reason;
+} reasons[] = {
+	{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" },
+	{ 202, "Accepted" }, { 204, "No Content" }, { 206, "Partial Content" },
+	{ 301, "Moved Permanently" }, { 302, "Found" }, { 304, "Not Modified" },
+	{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+	{ 408, "Request Timeout" }, { 409, "Conflict" }, { 410, "Gone" },
+	{ 413, "Content Too Large" }, { 414, "URI Too Long" },
+	{ 417, "Expectation Failed" }, { 422, "Unprocessable Entity" },
+	{ 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
+};
+
+const char *
+http_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "Unknown";
+}
+
 static void
 conn_free(struct conn *c)
 {
+	TAILQ_REMOVE(&srv_conns, c, srv_entry);
+	if (c->req != NULL)
+		request_abort(c->req);
 	bufferevent_free(c->bev);
 	free(c);
 	srv_connections--;
 	server_check_idle();
 }
 
+/*
+ * No more requests on this connection.  Closing now, with request bytes
+ * unread, would make the kernel send a reset that can destroy the answer
+ * on its way; so close our side once the answer is out and read what the
+ * client still sends, for a bounded time and amount, before letting go
+ * (a "lingering close").
+ */
 static void
-conn_respond(struct conn *c, int status, const char *reason,
-    const char *body)
+conn_linger(struct conn *c)
+{
+	struct timeval tv = { SERVER_LINGER_TIMEOUT, 0 };
+
+	c->lingering = 1;
+	(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+conn_json_body(struct evbuffer *out, const char *message)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:s, s:s}", "message", message, "documentation_url",
+	    "https://docs.github.com/rest");
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	evbuffer_add_printf(out, "Content-Type: application/json; "
+	    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s\n",
+	    s ? strlen(s) + 1 : 0, s ? s : "");
+	free(s);
+}
+
+void
+conn_error(struct conn *c, int status, const char *message,
+    const char *extra_headers)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	c->answered = 1;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%s%s", status,
+	    http_reason(status), extra_headers ? extra_headers : "",
+	    c->close_after ? "Connection: close\r\n" : "");
+	conn_json_body(out, message);
 	srv_requests++;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: application/json; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Connection: close\r\n"
-	    "\r\n%s", status, reason, strlen(body), body);
-	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void	conn_next(struct conn *);
+
+void
+conn_request_done(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->req = NULL;
+	c->nrequests++;
+	srv_requests++;
+	if (srv_draining)
+		c->close_after = 1;
+	if (c->close_after) {
+		bufferevent_disable(c->bev, EV_READ);
+		if (evbuffer_get_length(out) == 0)
+			conn_linger(c);
+		else
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		return;
+	}
+	conn_next(c);
+}
+
+/* Answer a refused head and close: what follows cannot be framed. */
+static void
+conn_refuse(struct conn *c, int status, const char *why)
+{
+	c->close_after = 1;
+	conn_error(c, status, why, NULL);
+	srv_requests--;		/* conn_request_done counts it */
+	conn_request_done(c);
+}
+
+/* Parse what has arrived; start the request once its head is in. */
+static void
+conn_next(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct timeval tv = { SERVER_HEAD_TIMEOUT, 0 };
+	struct http_parser p;
+	struct http_error err;
+	size_t len = evbuffer_get_length(in);
+	const char *buf;
+	char *head;
+	int r;
+
+	if (len == 0) {
+		bufferevent_set_timeouts(c->bev, c->nrequests ? &(struct
+		    timeval){ SERVER_IDLE_TIMEOUT, 0 } : &tv, &tv);
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
+	if (len > HTTP_HEAD_MAX)
+		len = HTTP_HEAD_MAX;
+	buf = (const char *)evbuffer_pullup(in, (ssize_t)len);
+	http_parser_init(&p);
+	if ((r = http_parse_head(&p, buf, len, &err)) == HTTP_INCOMPLETE) {
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
+		return;
+	}
+	if (r == HTTP_ERROR) {
+		conn_refuse(c, err.status, err.reason);
+		return;
+	}
+	head = xcalloc(1, p.head.len);
+	memcpy(head, buf, p.head.len);
+	evbuffer_drain(in, p.head.len);
+	bufferevent_set_timeouts(c->bev, &(struct timeval){
+	    SERVER_BODY_TIMEOUT, 0 }, NULL);
+	c->req = request_start(c, head, p.head.len);
 }
 
 static void
@@ -202,7 +336,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_ptr end;
 
 	if (c->lingering) {
 		c->discarded += evbuffer_get_length(in);
@@ -211,47 +344,36 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_free(c);
 		return;
 	}
-	if (c->answered)
-		return;
-	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (end.pos != -1 && end.pos + 4 <= SERVER_HEAD_MAX)
-		conn_respond(c, 404, "Not Found", srv_not_found);
-	else if (evbuffer_get_length(in) > SERVER_HEAD_MAX)
-		conn_respond(c, 431, "Request Header Fields Too Large",
-		    srv_too_large);
+	if (c->req != NULL)
+		request_readable(c->req);
 	else
-		return;
-	evbuffer_drain(in, evbuffer_get_length(in));
+		conn_next(c);
 }
 
-/*
- * The answer is out.  Closing now, with request bytes still unread, would
- * make the kernel send a reset that can destroy the answer on its way;
- * so close our side and read what the client still sends, for a bounded
- * time and amount, before letting go (a "lingering close").
- */
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	struct timeval tv = { SERVER_LINGER_TIMEOUT, 0 };
 
-	if (!c->answered || c->lingering)
+	if (c->req != NULL) {
+		request_writable(c->req);
 		return;
-	c->lingering = 1;
-	(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
-	bufferevent_set_timeouts(bev, &tv, NULL);
-	bufferevent_enable(bev, EV_READ);
+	}
+	if (c->close_after && !c->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_linger(c);
 }
 
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
-	    !c->answered && !c->lingering) {
-		conn_respond(c, 408, "Request Timeout", srv_timeout);
+	    c->req == NULL && !c->lingering &&
+	    evbuffer_get_length(in) > 0) {
+		conn_refuse(c, 408, "the request head did not arrive in time");
 		bufferevent_set_timeouts(bev, NULL, NULL);
 		return;
 	}
@@ -259,18 +381,27 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-server_new_conn(int fd)
+server_new_conn(int fd, const struct worker_listener *l)
 {
 	struct timeval tv = { SERVER_HEAD_TIMEOUT, 0 };
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 	struct conn *c;
 	int on = 1;
 
-	if (srv_connections >= SERVER_MAX_CONNECTIONS) {
+	if (srv_connections >= SERVER_MAX_CONNECTIONS || srv_draining) {
 		close(fd);
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	c = xcalloc(1, sizeof(*c));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		(void)getnameinfo((struct sockaddr *)&ss, sslen, c->remote_ip,
+		    sizeof(c->remote_ip), NULL, 0, NI_NUMERICHOST);
+	c->remote_port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	c->tls = l->tls;
 	if ((c->bev = bufferevent_socket_new(srv_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
@@ -278,25 +409,40 @@ server_new_conn(int fd)
 		return;
 	}
 	srv_connections++;
+	TAILQ_INSERT_TAIL(&srv_conns, c, srv_entry);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
-
 static void
-server_accept_on(int lfd)
+server_accept_on(const struct worker_listener *l)
 {
 	int i, fd;
 
 	for (i = 0; i < SERVER_ACCEPT_BURST; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
 				log_warn("accept");
 			return;
 		}
-		server_new_conn(fd);
+		server_new_conn(fd, l);
 	}
 }
 
+/* Draining: connections between requests go now, the others after. */
+static void
+server_close_idle(void)
+{
+	struct conn *c, *tmp;
+
+	TAILQ_FOREACH_SAFE(c, &srv_conns, srv_entry, tmp) {
+		c->close_after = 1;
+		if (c->req == NULL && !c->lingering && evbuffer_get_length(
+		    bufferevent_get_input(c->bev)) == 0 && c->nrequests > 0)
+			conn_free(c);
+	}
+}

@@ -8,9 +8,10 @@
  * while the sockets stay shared: a worker that dies or drains leaves no
  * connection behind in a backlog of its own.
  *
- * Answering (this version): read the request head, bounded in size and
- * time, and answer 404 in GitHub's JSON error shape; 431 when the head is
- * too large, 408 when it is too slow.  The proxy replaces the answer.
+ * Connections (conn.h): HTTP/1.1 with keep-alive and pipelining; each
+ * head is parsed strictly (http.h), bounded in size and time, and handed
+ * to request.c.  A refused head is answered in GitHub's JSON error shape
+ * and the connection closed, lingering so the answer is not lost.
  */
 #ifndef GHP_SERVER_H
 #define GHP_SERVER_H
@@ -22,6 +23,8 @@
 
 #define SERVER_HEAD_MAX		(16 * 1024)	/* request line + headers */
 #define SERVER_HEAD_TIMEOUT	10		/* seconds */
+#define SERVER_IDLE_TIMEOUT	60		/* keep-alive, between requests */
+#define SERVER_BODY_TIMEOUT	60		/* request body silence */
 #define SERVER_MAX_CONNECTIONS	10000
 #define SERVER_MAX_LISTENERS	64
 #define SERVER_LINGER_TIMEOUT	2		/* seconds */

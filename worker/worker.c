@@ -16,12 +16,16 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "chan.h"
 #include "log.h"
 #include "msg.h"
 #include "sandbox.h"
+#include "request.h"
 #include "server.h"
+#include "tcache.h"
+#include "upstream.h"
 #include "util.h"
 #include "worker.h"
 
@@ -77,8 +81,11 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_KH_PONG:
 		log_debug("keyholder channel up");
 		return 0;
+	case MSG_KH_RESOLVED:
+		return tcache_resolved(m);
 	case MSG_KH_REVOKE:
-		/* Nothing is cached yet; confirm all the same. */
+		tcache_revoke(((const struct msg_kh_revoke *)(const void *)
+		    m->data)->hash);
 		chan_send(c, MSG_KH_REVOKE_ACK, w.args->id, m->hdr.reqid, -1,
 		    NULL, 0);
 		return 0;
@@ -90,8 +97,10 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 static void
 worker_keyholder_closed(struct chan *c, void *arg)
 {
-	if (w.keyholder == c)
+	if (w.keyholder == c) {
 		w.keyholder = NULL;
+		tcache_set_keyholder(NULL);
+	}
 	log_debug("keyholder channel closed");
 }
 
@@ -128,6 +137,7 @@ worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 			chan_free(w.keyholder);
 		w.keyholder = chan_new(w.base, m->fd, "keyholder",
 		    worker_keyholder_dispatch, worker_keyholder_closed, NULL);
+		tcache_set_keyholder(w.keyholder);
 		chan_send(w.keyholder, MSG_KH_PING, w.args->id, 0, -1, NULL,
 		    0);
 		return 0;
@@ -155,13 +165,19 @@ worker_main(const struct worker_args *args)
 	    args->generation, args->slot);
 	log_procname(w.name);
 	priv_nodump();
-	priv_drop(args->acct, args->acct->name != NULL ?
-	    args->conf->chroot : NULL);
 	if ((w.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	w.master = chan_new(w.base, args->chan_fd, "master",
 	    worker_master_dispatch, worker_master_closed, NULL);
 	log_set_sink(worker_log_sink);
+	/* Files and names while we still can: CA bundle, upstream hosts;
+	 * and jansson seeds its hash tables from /dev/urandom on first use. */
+	json_object_seed(0);
+	upstream_init(w.base, args->conf);
+	priv_drop(args->acct, args->acct->name != NULL ?
+	    args->conf->chroot : NULL);
+	tcache_init(w.base);
+	request_init(args->conf, w.master);
 	server_init(w.base, args->conf, args->listeners, args->nlisteners);
 	sandbox_enter(SANDBOX_WORKER);
 	chan_send(w.master, MSG_WORKER_READY, args->id, 0, -1, NULL, 0);

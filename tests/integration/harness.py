@@ -191,8 +191,9 @@ def parse_http(raw):
 
 
 def http_get(host, port, path="/", headers=None, method="GET", timeout=5.0):
-    hdrs = {"Host": "api.github.com", "User-Agent": "ghp-integration",
-            "Accept": "application/vnd.github+json"}
+    hdrs = {"Host": "ghp.test", "User-Agent": "ghp-integration",
+            "Accept": "application/vnd.github+json",
+            "Connection": "close"}
     if headers:
         hdrs.update(headers)
     req = "%s %s HTTP/1.1\r\n" % (method, path)

@@ -1,0 +1,55 @@
+/*
+ * conn.h: a client connection, between server.c (which owns it) and
+ * request.c (which answers the requests on it, one at a time).
+ *
+ * server.c reads and parses each request head (worker/http.h), hands it
+ * to request_start(), and keeps the connection for the next request when
+ * request.c says it is done and the response allows keep-alive.  While a
+ * request runs, server.c tells it when the client sent more bytes
+ * (request_readable) or took some of the response (request_writable).
+ */
+#ifndef GHP_CONN_H
+#define GHP_CONN_H
+
+#include <sys/queue.h>
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONN_OUT_HIGH	(256 * 1024)	/* pause upstream above this */
+#define CONN_OUT_LOW	(64 * 1024)	/* resume below this */
+#define CONN_IN_HIGH	(256 * 1024)	/* stop reading the client above */
+
+struct bufferevent;
+struct request;
+
+struct conn {
+	struct bufferevent	*bev;
+	struct request		*req;		/* the one in progress */
+	char			 remote_ip[INET6_ADDRSTRLEN];
+	uint16_t		 remote_port;
+	int			 tls;
+	int			 close_after;	/* no keep-alive */
+	int			 lingering;
+	size_t			 discarded;
+	unsigned int		 nrequests;
+	TAILQ_ENTRY(conn)	 srv_entry;
+};
+
+/* request.c calls these. */
+void	conn_request_done(struct conn *);
+/* A complete error answer in GitHub's JSON shape; ends the request. */
+void	conn_error(struct conn *, int status, const char *message,
+	    const char *extra_headers);
+const char *http_reason(int status);
+
+/* server.c calls these. */
+struct http_parser;
+struct request *request_start(struct conn *, const char *head, size_t len);
+void	request_readable(struct request *);
+void	request_writable(struct request *);
+/* The client went away: drop everything, no callback to the conn. */
+void	request_abort(struct request *);
+
+#endif /* GHP_CONN_H */

@@ -1,0 +1,77 @@
+/*
+ * tcache.h: the worker's cache of resolved client tokens.
+ *
+ * Keyed by the token's SHA-256, never by the token.  An entry is either
+ * pending (asked of the keyholder, requests waiting on it: one question
+ * per token however many requests want it) or resolved (the keyholder's
+ * answer, kept TCACHE_TTL seconds).  A resolved user token holds the
+ * GitHub credential behind it, zeroed whenever the entry goes: on
+ * expiry, eviction, revocation or a new keyholder channel.
+ */
+#ifndef GHP_TCACHE_H
+#define GHP_TCACHE_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include "msg.h"
+#include "scope.h"
+#include "token.h"
+
+#define TCACHE_TTL		5	/* seconds an answer is trusted */
+#define TCACHE_MAX		4096	/* entries */
+#define TCACHE_WAIT		5	/* seconds to wait for the keyholder */
+
+struct tentry;
+
+/* Called once per waiter when its entry resolves (or fails). */
+typedef void	(*tcache_cb)(const struct tentry *, void *);
+
+struct tentry {
+	uint8_t		 hash[TOKEN_HASH_LEN];
+	int		 pending;
+	int		 status;	/* enum resolve_status */
+	enum token_type	 type;
+	int64_t		 token_id;
+	int64_t		 expires;
+	char		 owner[65];
+	char		 prefix[TOKEN_DISPLAY_LEN + 1];
+	char		 session[65];
+	struct scope	 scope;
+	char		*cred;		/* NUL-terminated; zeroed on free */
+	size_t		 credlen;
+	time_t		 fetched;	/* monotonic */
+	uint32_t	 reqid;
+	LIST_ENTRY(tentry) bucket;
+	TAILQ_ENTRY(tentry) lru;
+	TAILQ_HEAD(, twaiter) waiters;
+};
+
+struct twaiter {
+	TAILQ_ENTRY(twaiter) entry;
+	tcache_cb	 cb;
+	void		*arg;
+};
+
+struct chan;
+struct event_base;
+
+void	tcache_init(struct event_base *);
+/* The keyholder channel to ask (NULL: none now; fails waiters). */
+void	tcache_set_keyholder(struct chan *);
+/*
+ * Look a token up.  Calls cb at once when the answer is cached, or
+ * later when the keyholder answers; the returned waiter may be
+ * cancelled before that (the request went away).
+ */
+struct twaiter *tcache_lookup(const char *token, size_t len, tcache_cb,
+	    void *arg);
+void	tcache_cancel(struct twaiter *);
+/* From the keyholder channel. */
+int	tcache_resolved(const struct msg *);
+void	tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN]);
+size_t	tcache_size(void);
+
+#endif /* GHP_TCACHE_H */

@@ -1,0 +1,60 @@
+/*
+ * upstream.h: the worker's side towards GitHub: libcurl's multi
+ * interface driven by the worker's libevent loop
+ * (curl_multi_socket_action), so that one worker keeps many transfers
+ * in flight and reuses its upstream connections across requests.
+ *
+ * A transfer streams both ways.  The request body is pulled from the
+ * caller (read_body) and the transfer pauses while the caller has
+ * nothing; the response is pushed to the caller (on_body), which says
+ * when it cannot take more, and the transfer pauses until
+ * upstream_resume_recv().  Memory per transfer stays bounded whatever
+ * the size of either body.
+ *
+ * Everything libcurl needs from the file system (its CA bundle) and the
+ * addresses of the upstream hosts are read in upstream_init(), before
+ * the sandbox closes: a worker cannot open files or resolve names.
+ */
+#ifndef GHP_UPSTREAM_H
+#define GHP_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct event_base;
+struct evbuffer;
+struct curl_slist;
+struct upstream_xfer;
+
+struct upstream_ops {
+	/* Response head: status and hop-by-hop-free "Name: value\r\n"s. */
+	void	(*on_head)(void *, int status, struct evbuffer *headers,
+		    int64_t content_length);
+	/* Body bytes; return 0 when taken, -1 to pause (they come again). */
+	int	(*on_body)(void *, const char *, size_t);
+	/* Request body into buf; 0 at its end, -1 to pause for more. */
+	long	(*read_body)(void *, char *buf, size_t len);
+	/* Finished; status is the HTTP status to answer if no head went
+	 * out (502, 504), and why says what failed, for the log. */
+	void	(*on_done)(void *, int ok, int status, const char *why);
+};
+
+void	upstream_init(struct event_base *, const struct config *);
+/*
+ * Start a transfer.  body_len: 0 none, > 0 that many bytes, -1 chunked.
+ * headers become the transfer's; the caller keeps nothing.
+ */
+struct upstream_xfer *upstream_start(const char *url, const char *method,
+	    struct curl_slist *headers, int64_t body_len,
+	    const struct upstream_ops *, void *arg);
+void	upstream_resume_recv(struct upstream_xfer *);
+void	upstream_resume_send(struct upstream_xfer *);
+/* Abandon a transfer (the client went away); no callback follows. */
+void	upstream_cancel(struct upstream_xfer *);
+/* Milliseconds from start to the response head (0 before it). */
+uint64_t upstream_ttfb_ms(const struct upstream_xfer *);
+int	upstream_transfers(void);
+
+#endif /* GHP_UPSTREAM_H */
