@@ -63,6 +63,8 @@ enum msg_type {
 	/* worker -> master */
 	MSG_STATS,		/* struct msg_stats */
 	MSG_WORKER_READY,	/* none: sandbox closed, accepting */
+	MSG_METRICS_REQ,	/* master -> worker: none */
+	MSG_METRICS,		/* worker -> master: JSON, metrics_wire.h */
 	MSG_AUDIT,		/* text: one audit record (JSON) */
 	MSG_ACCESS,		/* text: one access record (JSON) */
 	/* master -> worker: a new channel to the keyholder (fd) */

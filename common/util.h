@@ -18,8 +18,9 @@ int	 xasprintf(char **, const char *, ...)
 
 /* Seconds on the monotonic clock. */
 time_t	 monotime(void);
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds, microseconds on the monotonic clock. */
 uint64_t monotime_ms(void);
+uint64_t monotime_us(void);
 
 int	 fd_nonblock(int);
 int	 fd_cloexec(int);

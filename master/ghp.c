@@ -384,6 +384,7 @@ start(struct config *conf, int foreground)
 		fatalx("event_base_new");
 	start_signals();
 	control_init(conf->control_socket);
+	metrics_init(conf);
 	proc_init();
 	master->generation = 1;
 	master->started = monotime();

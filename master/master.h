@@ -117,6 +117,10 @@ void	 listen_close_unmarked(void);
 void	 listen_close_all(void);
 int	 listen_count(void);
 
+/* metrics.c */
+void	 metrics_init(const struct config *);
+void	 metrics_reply(struct proc *, const struct msg *);
+
 /* control.c */
 void	 control_init(const char *path);
 void	 control_cleanup(void);

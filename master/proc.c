@@ -380,6 +380,11 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 		p->connections = st.connections;
 		control_stats_reply(p, &st, m->hdr.reqid);
 		return 0;
+	case MSG_METRICS:
+		if (p->role != ROLE_WORKER)
+			return -1;
+		metrics_reply(p, m);
+		return 0;
 	case MSG_AUDIT:
 	case MSG_ACCESS:
 		if (p->role != ROLE_WORKER || memchr(m->data, '\n', m->len))

@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "request.h"
 #include "scope.h"
@@ -78,6 +79,9 @@ struct request {
 	int			 xfer_done;
 	uint64_t		 bytes_out;
 	uint64_t		 t_start;	/* ms */
+	uint64_t		 t_us;		/* start of the stage being timed */
+	uint64_t		 t0_us;		/* start of the request */
+	const char		*decision;	/* for metrics */
 };
 
 static const struct config	*req_conf;
@@ -210,6 +214,9 @@ request_finish(struct request *r)
 	struct conn *c = r->conn;
 
 	request_access(r);
+	metrics_request(r->route == ROUTE_API ? "api" : "other",
+	    r->decision ? r->decision : "none", r->status);
+	metrics_stage(STAGE_TOTAL, monotime_us() - r->t0_us);
 	if (!r->body_done)
 		c->close_after = 1;	/* unread body: cannot frame more */
 	request_free(r);
@@ -230,6 +237,7 @@ request_fail(struct request *r, int status, const char *message,
 static void
 request_deny(struct request *r, int status, const char *message)
 {
+	r->decision = "deny";
 	request_audit(r, "deny", message, status);
 	request_fail(r, status, message, NULL);
 }
@@ -329,6 +337,10 @@ request_on_head(void *arg, int status, struct evbuffer *headers,
 
 	r->status = status;
 	r->head_sent = 1;
+	metrics_stage(STAGE_UPSTREAM, upstream_ttfb_ms(r->xfer) * 1000);
+	if (upstream_ratelimit(r->xfer) >= 0)
+		metrics_ratelimit(r->owner[0] ? r->owner : "(not ghp's)",
+		    upstream_ratelimit(r->xfer));
 	r->no_body = strcmp(r->method, "HEAD") == 0 || status == 204 ||
 	    status == 304 || (status >= 100 && status < 200);
 	if (!r->no_body && content_length < 0) {
@@ -463,7 +475,11 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	char *url;
 	int64_t body_len;
 
-	request_audit(r, "allow", r->sr.reason[0] ? r->sr.reason : NULL, 0);
+	r->t_us = monotime_us();
+	if (r->decision == NULL)
+		r->decision = "allow";
+	request_audit(r, r->decision, r->sr.reason[0] ? r->sr.reason : NULL,
+	    0);
 	if (h->expect_continue && !r->body_done)
 		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
@@ -475,6 +491,7 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	r->xfer = upstream_start(url, r->method, request_headers(r, cred,
 	    credlen), body_len, &request_upstream_ops, r);
 	free(url);
+	metrics_stage(STAGE_CREDENTIAL, monotime_us() - r->t_us);
 }
 
 /* --- the token --- */
@@ -497,6 +514,7 @@ request_resolved(const struct tentry *e, void *arg)
 
 	r->waiter = NULL;
 	sodium_memzero(r->token, sizeof(r->token));
+	metrics_stage(STAGE_TOKEN, monotime_us() - r->t_us);
 	if (e->status != RESOLVE_OK) {
 		if (e->status == RESOLVE_ERROR ||
 		    e->status < 0 || e->status > RESOLVE_ERROR) {
@@ -511,11 +529,14 @@ request_resolved(const struct tentry *e, void *arg)
 	memcpy(r->owner, e->owner, sizeof(r->owner));
 	memcpy(r->prefix, e->prefix, sizeof(r->prefix));
 	memcpy(r->session, e->session, sizeof(r->session));
+	r->t_us = monotime_us();
 	if (scope_check(&e->scope, r->method, r->path, &r->sr) != SCOPE_ALLOW) {
+		metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
 		(void)snprintf(msg, sizeof(msg), "ghp: %s", r->sr.reason);
 		request_deny(r, 403, msg);
 		return;
 	}
+	metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
 	if (e->type == TOKEN_AGENT && e->credlen == 0) {
 		request_deny(r, 503, "ghp cannot mint GitHub App tokens yet");
 		return;
@@ -596,12 +617,14 @@ request_authorize(struct request *r)
 		}
 		sodium_memzero(tok, sizeof(tok));
 		/* Not ours: it goes as it came, and is audited. */
+		r->decision = "pass";
 		request_forward(r, NULL, 0);
 		return;
 	}
 	token_display(tok, (size_t)n, r->prefix);
 	memcpy(r->token, tok, (size_t)n + 1);
 	sodium_memzero(tok, sizeof(tok));
+	r->t_us = monotime_us();
 	r->waiter = tcache_lookup(r->token, (size_t)n, request_resolved, r);
 }
 
@@ -679,6 +702,7 @@ request_start(struct conn *c, const char *head, size_t len)
 	r->conn = c;
 	r->raw = (char *)head;
 	r->t_start = monotime_ms();
+	r->t0_us = monotime_us();
 	(void)snprintf(r->id, sizeof(r->id), "%08x%08x",
 	    (unsigned int)getpid(), (unsigned int)++req_seq);
 	http_parser_init(&r->p);
@@ -715,6 +739,7 @@ request_start(struct conn *c, const char *head, size_t len)
 		request_fail(r, 404, "Not Found", NULL);
 		return NULL;
 	}
+	metrics_stage(STAGE_PARSE, monotime_us() - r->t0_us);
 	request_authorize(r);
 	return c->req;
 }

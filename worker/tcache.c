@@ -11,6 +11,7 @@
 #include "chan.h"
 #include "compat.h"
 #include "log.h"
+#include "metrics.h"
 #include "tcache.h"
 #include "util.h"
 
@@ -131,11 +132,13 @@ tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
 	    monotime() - e->fetched <= TCACHE_TTL) {
 		TAILQ_REMOVE(&lru, e, lru);
 		TAILQ_INSERT_TAIL(&lru, e, lru);
+		metrics_cache(1);
 		cb(e, arg);
 		return NULL;
 	}
 	if (e != NULL && !e->pending)
 		tcache_drop(e), e = NULL;
+	metrics_cache(0);
 	w = xcalloc(1, sizeof(*w));
 	w->cb = cb;
 	w->arg = arg;

@@ -28,6 +28,7 @@
 #define UPSTREAM_BUFFER		(64 * 1024)
 #define UPSTREAM_CONNECT_MS	10000
 #define UPSTREAM_MAXCONNECTS	64
+#define UPSTREAM_STALL_S	60	/* seconds without a byte */
 
 struct upstream_xfer {
 	CURL			*easy;
@@ -37,6 +38,7 @@ struct upstream_xfer {
 	struct evbuffer		*resp_headers;
 	int			 status;
 	int64_t			 content_length;
+	long			 ratelimit;	/* X-RateLimit-Remaining */
 	int			 head_sent;
 	int			 recv_paused;
 	int			 send_paused;
@@ -232,6 +234,12 @@ upstream_init(struct event_base *base, const struct config *conf)
 	upstream_resolve(conf);
 }
 
+long
+upstream_ratelimit(const struct upstream_xfer *x)
+{
+	return x->ratelimit;
+}
+
 int
 upstream_transfers(void)
 {
@@ -285,6 +293,11 @@ upstream_head_line(struct upstream_xfer *x, const char *p, size_t n)
 		(void)snprintf(num, sizeof(num), "%.*s",
 		    (int)(n - namelen - 1), colon + 1);
 		x->content_length = strtoll(num, NULL, 10);
+	}
+	if (namelen == 21 && strncasecmp(p, "x-ratelimit-remaining", 21) == 0) {
+		(void)snprintf(num, sizeof(num), "%.*s",
+		    (int)(n - namelen - 1), colon + 1);
+		x->ratelimit = strtol(num, NULL, 10);
 	}
 	evbuffer_add(x->resp_headers, p, n);
 	evbuffer_add(x->resp_headers, "\r\n", 2);
@@ -373,6 +386,9 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)UPSTREAM_CONNECT_MS);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* An upstream silent this long is given up on: 504 before a head. */
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UPSTREAM_STALL_S);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_header_cb);
@@ -403,6 +419,7 @@ upstream_start(const char *url, const char *method,
 	x->ops = ops;
 	x->arg = arg;
 	x->content_length = -1;
+	x->ratelimit = -1;
 	x->resp_headers = evbuffer_new();
 	x->started = monotime_ms();
 	upstream_setopts(x, url);

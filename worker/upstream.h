@@ -56,5 +56,7 @@ void	upstream_cancel(struct upstream_xfer *);
 /* Milliseconds from start to the response head (0 before it). */
 uint64_t upstream_ttfb_ms(const struct upstream_xfer *);
 int	upstream_transfers(void);
+/* The response's X-RateLimit-Remaining, or -1. */
+long	upstream_ratelimit(const struct upstream_xfer *);
 
 #endif /* GHP_UPSTREAM_H */

@@ -20,6 +20,7 @@
 
 #include "chan.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "request.h"
@@ -120,6 +121,8 @@ worker_stats(uint32_t reqid)
 static int
 worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 {
+	char *text;
+
 	switch (m->hdr.type) {
 	case MSG_STOP:
 		if (!w.draining) {
@@ -131,6 +134,13 @@ worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 		return 0;
 	case MSG_STATS_REQ:
 		worker_stats(m->hdr.reqid);
+		return 0;
+	case MSG_METRICS_REQ:
+		if ((text = metrics_json()) != NULL) {
+			chan_send(w.master, MSG_METRICS, w.args->id,
+			    m->hdr.reqid, -1, text, strlen(text));
+			free(text);
+		}
 		return 0;
 	case MSG_KEYHOLDER_FD:
 		if (w.keyholder != NULL)
