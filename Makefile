@@ -93,7 +93,11 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PERMTAB_C) $(wildcard */*.h)
 	    -fno-sanitize-recover=all \
 	    -o $@ $< $(COMMON_SRC) $(PERMTAB_C) $(PKG_LIBS)
 
-# Tests of worker code link the worker files they exercise.
+# Tests of worker or keyholder code link the files they exercise.
+STORE_SRC = keyholder/store_sqlite.c
+build/unit/test_store build/unit-asan/test_store: UNIT_LINK += $(STORE_SRC)
+build/unit/test_store build/unit-asan/test_store: $(STORE_SRC)
+
 HTTP_SRC = worker/http.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
 build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)
