@@ -475,6 +475,12 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	char *url;
 	int64_t body_len;
 
+	if (!upstream_usable(UPSTREAM_API)) {
+		request_audit(r, "deny", "upstream host not resolved", 502);
+		request_fail(r, 502, "ghp could not resolve GitHub's address "
+		    "when this worker started", NULL);
+		return;
+	}
 	r->t_us = monotime_us();
 	if (r->decision == NULL)
 		r->decision = "allow";

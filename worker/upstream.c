@@ -58,6 +58,7 @@ static struct event		*up_timer;
 static struct curl_blob		 ca_blob;
 static struct curl_slist	*resolve_list;
 static int			 ntransfers;
+static int			 usable[UPSTREAM_MAX];	/* has an address */
 
 static void	upstream_check_done(void);
 
@@ -114,9 +115,17 @@ upstream_resolve(const struct config *conf)
 			    strncmp(u, "https", 5) == 0 ? "443" : "80");
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+		if (getaddrinfo(host, port, &hints, &res) == 0) {
+			/* An address already: nothing for libcurl to resolve. */
+			freeaddrinfo(res);
+			usable[i] = 1;
+			continue;
+		}
 		hints.ai_flags = AI_NUMERICSERV;
 		if (getaddrinfo(host, port, &hints, &res) != 0) {
-			log_warnx("upstream %s: cannot resolve %s",
+			log_warnx("upstream %s: cannot resolve %s; requests "
+			    "for it will fail until the worker restarts",
 			    config_upstream_name(i), host);
 			continue;
 		}
@@ -129,6 +138,7 @@ upstream_resolve(const struct config *conf)
 			    ai->ai_family == AF_INET6 ? "]" : "");
 			resolve_list = curl_slist_append(resolve_list, entry);
 			free(entry);
+			usable[i] = 1;
 			break;	/* libcurl takes one entry per host:port */
 		}
 		freeaddrinfo(res);
@@ -232,6 +242,12 @@ upstream_init(struct event_base *base, const struct config *conf)
 	upstream_seed();
 	upstream_load_ca();
 	upstream_resolve(conf);
+}
+
+int
+upstream_usable(enum upstream_kind k)
+{
+	return usable[k];
 }
 
 long

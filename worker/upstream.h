@@ -43,6 +43,11 @@ struct upstream_ops {
 
 void	upstream_init(struct event_base *, const struct config *);
 /*
+ * 0 when the upstream's host could not be resolved at start: libcurl
+ * must not try (its resolver needs what the sandbox forbids).
+ */
+int	upstream_usable(enum upstream_kind);
+/*
  * Start a transfer.  body_len: 0 none, > 0 that many bytes, -1 chunked.
  * headers become the transfer's; the caller keeps nothing.
  */
