@@ -22,6 +22,7 @@
 #define CONN_IN_HIGH	(256 * 1024)	/* stop reading the client above */
 
 struct bufferevent;
+struct event;
 struct request;
 
 struct conn {
@@ -35,6 +36,7 @@ struct conn {
 	size_t			 discarded;
 	unsigned int		 nrequests;
 	TAILQ_ENTRY(conn)	 srv_entry;
+	struct event		*ev_next;	/* start the next request */
 };
 
 /* request.c calls these. */

@@ -205,6 +205,7 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&srv_conns, c, srv_entry);
 	if (c->req != NULL)
 		request_abort(c->req);
+	event_free(c->ev_next);
 	bufferevent_free(c->bev);
 	free(c);
 	srv_connections--;
@@ -279,7 +280,21 @@ conn_request_done(struct conn *c)
 			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 		return;
 	}
-	conn_next(c);
+	/*
+	 * The next request (pipelined bytes may be waiting) starts on the
+	 * next turn of the loop, not from inside this one's end: a client
+	 * pipelining many refused requests must not grow our stack.
+	 */
+	event_active(c->ev_next, 0, 0);
+}
+
+static void
+conn_next_cb(int fd, short ev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->req == NULL && !c->lingering)
+		conn_next(c);
 }
 
 /* Answer a refused head and close: what follows cannot be framed. */
@@ -328,7 +343,7 @@ conn_next(struct conn *c)
 	evbuffer_drain(in, p.head.len);
 	bufferevent_set_timeouts(c->bev, &(struct timeval){
 	    SERVER_BODY_TIMEOUT, 0 }, NULL);
-	c->req = request_start(c, head, p.head.len);
+	(void)request_start(c, head, p.head.len);	/* sets c->req */
 }
 
 static void
@@ -410,6 +425,7 @@ server_new_conn(int fd, const struct worker_listener *l)
 	}
 	srv_connections++;
 	TAILQ_INSERT_TAIL(&srv_conns, c, srv_entry);
+	c->ev_next = event_new(srv_base, -1, 0, conn_next_cb, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
