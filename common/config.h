@@ -94,6 +94,7 @@ struct config {
 	struct string_list block_tokens;	/* prefixes */
 	char		*log_audit;	/* NULL: no audit log file */
 	char		*log_access;
+	int		 allow_anonymous; /* forward requests without a token */
 	char		*metrics_addr;	/* NULL: no metrics listener */
 	uint16_t	 metrics_port;
 };

@@ -31,6 +31,8 @@ struct keyword_ent {
 
 static const struct keyword_ent keywords[] = {		/* sorted: searched with bsearch(3) */
 	{ "access",		K_ACCESS },
+	{ "allow",		K_ALLOW },
+	{ "anonymous",		K_ANONYMOUS },
 	{ "api",		K_API },
 	{ "app",		K_APP },
 	{ "audit",		K_AUDIT },

@@ -42,6 +42,8 @@ enum keyword {
 	K_API,
 	K_APP,
 	K_AUDIT,
+	K_ALLOW,
+	K_ANONYMOUS,
 	K_BLOCK,
 	K_CERTIFICATE,
 	K_CHROOT,

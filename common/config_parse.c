@@ -293,6 +293,25 @@ parse_metrics(struct parse *p, const struct token *kt)
 	free(addr);
 }
 
+/* allow anonymous */
+static void
+parse_allow(struct parse *p, const struct token *kt)
+{
+	char w[256];
+
+	if (conf_expect_kw(p, K_ANONYMOUS, "allow") == -1)
+		return;
+	conf_end_statement(p, "allow anonymous");
+	if (p->anonymous.file != NULL) {
+		conf_perr(p, kt, "allow anonymous already set at %s",
+		    conf_where(&p->anonymous, kt, w, sizeof(w)));
+		return;
+	}
+	p->conf->allow_anonymous = 1;
+	p->anonymous.file = kt->file;
+	p->anonymous.line = kt->line;
+}
+
 /* installation N [for OWNER] */
 static void
 parse_installation(struct parse *p, struct app_conf *a)
@@ -609,6 +628,9 @@ parse_statement(struct parse *p, const struct token *t)
 		return;
 	case K_METRICS:
 		parse_metrics(p, t);
+		return;
+	case K_ALLOW:
+		parse_allow(p, t);
 		return;
 	default:
 		break;

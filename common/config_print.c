@@ -109,6 +109,8 @@ config_print(FILE *fp, const struct config *c)
 		}
 		fputs(" }\n", fp);
 	}
+	if (c->allow_anonymous)
+		fputs("\nallow anonymous\n", fp);
 	if (c->log_audit != NULL || c->log_access != NULL)
 		fputc('\n', fp);
 	print_string(fp, "log audit", c->log_audit);

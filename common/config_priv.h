@@ -52,6 +52,7 @@ struct parse {
 	int		 eof_line;	/* the main file's last line */
 	struct where	 set[CONF_NSCALARS];
 	struct where	 metrics;
+	struct where	 anonymous;
 	struct seen_list seen;
 };
 

@@ -605,7 +605,11 @@ request_authorize(struct request *r)
 	int n;
 
 	if (h->authorization.p == NULL) {
-		request_deny(r, 401, "Requires authentication");
+		if (req_conf->allow_anonymous) {
+			r->decision = "anonymous";
+			request_forward(r, NULL, 0);
+		} else
+			request_deny(r, 401, "Requires authentication");
 		return;
 	}
 	if ((n = request_token(&h->authorization, tok, sizeof(tok))) < 0) {
@@ -726,6 +730,15 @@ request_start(struct conn *c, const char *head, size_t len)
 	if (r->p.head.form != HTTP_FORM_ORIGIN &&
 	    r->p.head.form != HTTP_FORM_ABSOLUTE) {
 		request_fail(r, 400, "Bad request target", NULL);
+		return NULL;
+	}
+	if (r->p.head.form == HTTP_FORM_ABSOLUTE &&
+	    r->p.head.host_header.p != NULL &&
+	    (r->p.head.host_header.len != r->p.head.authority.len ||
+	    strncasecmp(r->p.head.host_header.p, r->p.head.authority.p,
+	    r->p.head.authority.len) != 0)) {
+		request_fail(r, 400, "The request target names another host "
+		    "than Host", NULL);
 		return NULL;
 	}
 	(void)snprintf(target, sizeof(target), "%.*s",

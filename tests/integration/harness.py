@@ -8,6 +8,14 @@ never leaves a process behind: cleanup() kills, by pid, every process it
 has seen (the master, the keyholder, every worker) and every process left
 in the master's process group.
 
+With upstream=True a Ghp also runs a FakeGitHub (tests/upstream/
+fake_github.py) in this process and points `upstream api` at it;
+upstream="process" runs it as a subprocess instead (for bulk transfers,
+where one Python process serving and reading would share one GIL).
+Either is stopped by cleanup().  HttpConn speaks keep-alive HTTP/1.1 to
+the daemon one response at a time; request() is one request on its own
+connection.
+
 The binaries are $GHP_BIN and $GHPCTL_BIN when set (an ASan build, say),
 else the ones `make` builds in the repository.
 
@@ -15,6 +23,7 @@ Python 3 standard library only.
 """
 
 import atexit
+import base64
 import json
 import os
 import pwd
@@ -23,11 +32,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+UPSTREAM_DIR = os.path.join(os.path.dirname(HERE), "upstream")
+if UPSTREAM_DIR not in sys.path:
+    sys.path.insert(0, UPSTREAM_DIR)
 
 
 def _find_bin(env, name):
@@ -201,6 +214,186 @@ def http_get(host, port, path="/", headers=None, method="GET", timeout=5.0):
     return parse_http(http_raw(host, port, req.encode("latin-1"), timeout))
 
 
+class ConnectionClosed(EOFError):
+    """The server closed the connection before a complete response."""
+
+    def __init__(self, msg, partial=b""):
+        EOFError.__init__(self, msg)
+        self.partial = partial
+
+
+def build_request(method, path, headers=(), body=None, version="HTTP/1.1"):
+    """The bytes of one request.  headers: a dict or (name, value) pairs,
+    sent in order, repeats kept.  A bytes body gets a Content-Length
+    unless one is given or Transfer-Encoding is."""
+    items = list(headers.items()) if isinstance(headers, dict) else \
+        list(headers)
+    names = {k.lower() for k, _ in items}
+    if body is not None and "content-length" not in names and \
+            "transfer-encoding" not in names:
+        items.append(("Content-Length", str(len(body))))
+    head = "%s %s %s\r\n" % (method, path, version)
+    head += "".join("%s: %s\r\n" % kv for kv in items) + "\r\n"
+    return head.encode("latin-1") + (body or b"")
+
+
+class HttpConn:
+    """One client connection that reads responses one at a time (framed
+    by Content-Length, chunked encoding or the end of the connection),
+    so that keep-alive and pipelining can be driven and checked."""
+
+    def __init__(self, host, port, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def request(self, method, path, headers=(), body=None):
+        self.send(build_request(method, path, headers, body))
+
+    def _fill(self, n=262144):
+        b = self.sock.recv(n)
+        if not b:
+            raise ConnectionClosed("connection closed by the server after "
+                                   "%d unread bytes" % len(self.buf),
+                                   self.buf)
+        self.buf += b
+
+    def _take(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def _body_bytes(self, n, sink):
+        """Pass n body bytes to sink, straight from the socket."""
+        if self.buf:
+            k = min(n, len(self.buf))
+            sink(self.buf[:k])
+            self.buf = self.buf[k:]
+            n -= k
+        while n > 0:
+            b = self.sock.recv(min(n, 1 << 20))
+            if not b:
+                raise ConnectionClosed("connection closed with %d body "
+                                       "bytes missing" % n)
+            sink(b)
+            n -= len(b)
+
+    def read_response(self, method="GET", sink=None, keep_interim=False):
+        """The next response.  Its body goes to sink(bytes) when given
+        (then .body is b"" and .body_length counts it); 1xx answers are
+        skipped (kept in .interim)."""
+        interim = []
+        while True:
+            while b"\r\n\r\n" not in self.buf:
+                self._fill()
+            head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+            r = parse_http(head + b"\r\n\r\n")
+            r.header_list = [tuple(x.strip() for x in l.split(":", 1))
+                             for l in head.decode("iso-8859-1")
+                             .split("\r\n")[1:]]
+            if 100 <= r.status < 200:
+                interim.append(r)
+                continue
+            break
+        r.interim = interim
+        parts = []
+        count = [0]
+
+        def take(b):
+            count[0] += len(b)
+            if sink is not None:
+                sink(b)
+            else:
+                parts.append(b)
+        te = r.headers.get("transfer-encoding", "").lower()
+        if method == "HEAD" or r.status in (204, 304):
+            pass
+        elif te == "chunked":
+            r.chunk_sizes = []
+            while True:
+                size = int(self._line().split(b";")[0], 16)
+                r.chunk_sizes.append(size)
+                if size == 0:
+                    while self._line() != b"":
+                        pass
+                    break
+                self._body_bytes(size, take)
+                if self._take(2) != b"\r\n":
+                    raise ValueError("chunk not followed by CRLF")
+        elif "content-length" in r.headers:
+            self._body_bytes(int(r.headers["content-length"]), take)
+        else:
+            try:
+                while True:
+                    if self.buf:
+                        take(self.buf)
+                        self.buf = b""
+                    self._fill()
+            except ConnectionClosed:
+                pass
+        r.body = b"".join(parts)
+        r.body_length = count[0]
+        r.raw = head
+        return r
+
+    def closed_by_server(self, timeout=3.0):
+        """True when the server ends the connection (EOF or reset) with
+        nothing more to read within timeout; False if data arrives or
+        the connection stays open."""
+        if self.buf:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            b = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        if b:
+            self.buf += b
+            return False
+        return True
+
+
+def request(host, port, method, path, headers=(), body=None, timeout=10.0,
+            sink=None):
+    """One request on a connection of its own (Connection: close is
+    added unless headers say otherwise); returns the response."""
+    items = list(headers.items()) if isinstance(headers, dict) else \
+        list(headers)
+    if not any(k.lower() == "connection" for k, _ in items):
+        items.append(("Connection", "close"))
+    with HttpConn(host, port, timeout) as c:
+        c.request(method, path, items, body)
+        return c.read_response(method, sink=sink)
+
+
+def basic_auth(user, password):
+    return "Basic " + base64.b64encode(
+        ("%s:%s" % (user, password)).encode()).decode()
+
+
 # -------------------------------------------------------------- daemon
 
 _live = []
@@ -229,10 +422,18 @@ class Ghp:
     run_as        a command prefix to start ghp with (setpriv ...), for
                   running it as an ordinary user
     extra         more config text, appended
+    upstream      True: a FakeGitHub in this process (self.fake) that
+                  `upstream api` points at; "process": the same as a
+                  subprocess (self.fake is then a FakeGitHubClient)
+    fake_kw       FakeGitHub keyword arguments (in-process only)
+    block_tokens  prefixes for `block tokens { ... }` (None: no such line)
+    logs          True: `log audit` and `log access` in the temporary
+                  directory (self.audit_path, self.access_path)
     """
 
     def __init__(self, workers=2, ipv6=False, user="nobody", run_as=None,
-                 extra="", shutdown_timeout=3, verbose=1):
+                 extra="", shutdown_timeout=3, verbose=1, upstream=None,
+                 fake_kw=None, block_tokens=None, logs=False):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -254,8 +455,28 @@ class Ghp:
         self.pgid = None
         self.pids = set()           # every pid ever seen in a status
         self._logf = None
-        self.write_config()
+        self.block_tokens = block_tokens
+        self.audit_path = self.access_path = None
+        if logs:
+            self.audit_path = os.path.join(self.dir, "audit.log")
+            self.access_path = os.path.join(self.dir, "access.log")
+        self.fake = None
         _live.append(self)
+        if upstream == "process":
+            from fake_github import spawn
+            _, self.fake = spawn(["--config", self._fake_config(fake_kw)]
+                                 if fake_kw else [])
+        elif upstream:
+            from fake_github import FakeGitHub
+            self.fake = FakeGitHub(**(fake_kw or {}))
+            self.fake.start()
+        self.write_config()
+
+    def _fake_config(self, kw):
+        path = os.path.join(self.dir, "fake.json")
+        with open(path, "w") as f:
+            json.dump(kw, f)
+        return path
 
     # ---- config
 
@@ -273,6 +494,14 @@ class Ghp:
         ]
         if self.port6:
             lines.append("listen on ::1 port %d" % self.port6)
+        if self.fake is not None:
+            lines.append('upstream api "%s"' % self.fake.url)
+        if self.block_tokens:
+            lines.append("block tokens { %s }" % " ".join(
+                '"%s"' % b for b in self.block_tokens))
+        if self.audit_path:
+            lines.append('log audit "%s"' % self.audit_path)
+            lines.append('log access "%s"' % self.access_path)
         text = "\n".join(lines) + "\n"
         ex = self.extra if extra is None else extra
         if ex:
@@ -331,15 +560,61 @@ class Ghp:
             self.wait_ready(timeout=timeout)
         return self
 
-    def ctl(self, *args, timeout=15, as_prefix=None):
-        """Run ghpctl -s <sock> ARGS; returns (rc, stdout, stderr)."""
+    def ctl(self, *args, timeout=15, as_prefix=None, input=None):
+        """Run ghpctl -s <sock> ARGS (input: text on its stdin); returns
+        (rc, stdout, stderr)."""
         cmd = list(as_prefix or []) + [GHPCTL_BIN]
         if not (args and args[0] in ("-s", "-f")):
             cmd += ["-s", self.sock]
         cmd += list(args)
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=timeout)
+        kw = {"input": input} if input is not None else \
+            {"stdin": subprocess.DEVNULL}
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout, **kw)
         return r.returncode, r.stdout, r.stderr
+
+    def add_credential(self, owner, credential):
+        rc, out, err = self.ctl("credential", "add", "--owner", owner,
+                                input=credential + "\n")
+        if rc != 0:
+            raise GhpError("credential add --owner %s: exit %d: %s" %
+                           (owner, rc, err.strip()))
+
+    def new_token(self, owner="alice", repos="acme/widgets",
+                  perms="contents:read", *more):
+        """ghpctl token create ...; returns (token, id)."""
+        rc, out, err = self.ctl("token", "create", "--owner", owner,
+                                "--repo", repos, "--perm", perms, *more)
+        if rc != 0:
+            raise GhpError("token create: exit %d: %s" % (rc, err.strip()))
+        tok = out.strip()
+        tid = None
+        for word in err.replace("(", " ").split():
+            if word.isdigit():
+                tid = int(word)
+                break
+        return tok, tid
+
+    def api(self, method, path, token=None, headers=(), body=None,
+            host="api.github.com", auth=None, timeout=10.0, sink=None):
+        """One API request through this daemon (Host: host, unless
+        host is None), with "Authorization: token TOKEN" when token is
+        given (or auth as the whole Authorization value)."""
+        items = [("Host", host)] if host else []
+        items += [("User-Agent", "ghp-integration"),
+                  ("Accept", "application/vnd.github+json")]
+        if auth is None and token is not None:
+            auth = "token " + token
+        if auth is not None:
+            items.append(("Authorization", auth))
+        items += list(headers.items()) if isinstance(headers, dict) else \
+            list(headers)
+        return request("127.0.0.1", self.port, method, path, items, body,
+                       timeout, sink)
+
+    def conn(self, timeout=10.0):
+        """A keep-alive connection to this daemon."""
+        return HttpConn("127.0.0.1", self.port, timeout)
 
     def status(self):
         rc, out, err = self.ctl("status", "--json")
@@ -528,6 +803,12 @@ class Ghp:
 
     def cleanup(self):
         self.kill_all()
+        if self.fake is not None:
+            if hasattr(self.fake, "close"):
+                self.fake.close()
+            else:
+                self.fake.stop()
+            self.fake = None
         if self._logf:
             self._logf.close()
             self._logf = None
