@@ -14,7 +14,7 @@ EXAMPLEDIR ?= $(PREFIX)/share/examples/ghp
 
 CC	?= cc
 CLANG	?= clang
-PKGS	= libevent libsodium jansson libcurl libseccomp openssl sqlite3
+PKGS	= libevent libevent_openssl libsodium jansson libcurl libseccomp openssl sqlite3
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "tls.h"
 #include "master.h"
 #include "util.h"
 
@@ -206,6 +207,28 @@ open_logs(const struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/* TLS listeners: their certificate and key must load. */
+static int
+prepare_tls(const struct config *conf, char *err, size_t errlen)
+{
+	struct listen_conf *lc;
+	char why[512];
+	SSL_CTX *ctx;
+
+	TAILQ_FOREACH(lc, &conf->listeners, entry) {
+		if (!lc->tls)
+			continue;
+		if ((ctx = tls_server_ctx(lc->tls_cert, lc->tls_key, why,
+		    sizeof(why))) == NULL) {
+			(void)snprintf(err, errlen, "listen on %s port %u: %s",
+			    lc->addr, lc->port, why);
+			return -1;
+		}
+		SSL_CTX_free(ctx);
+	}
+	return 0;
+}
+
 /* Everything a config needs from the system, checked before it is used. */
 static int
 prepare(const struct config *conf, struct priv_account *wacct,
@@ -225,7 +248,8 @@ prepare(const struct config *conf, struct priv_account *wacct,
 		wacct->uid = kacct->uid = geteuid();
 		wacct->gid = kacct->gid = getegid();
 	}
-	if (prepare_chroot(conf, err, errlen) == -1 ||
+	if (prepare_tls(conf, err, errlen) == -1 ||
+	    prepare_chroot(conf, err, errlen) == -1 ||
 	    prepare_state_dir(conf, kacct->uid, kacct->gid, err, errlen) == -1) {
 		free(wacct->name);
 		free(kacct->name);

@@ -137,6 +137,8 @@ listen_reconcile(const struct config *conf, char *err, size_t errlen)
 	TAILQ_FOREACH(lc, &conf->listeners, entry) {
 		l = listen_find(lc->addr, lc->port);
 		l->tls = lc->tls;
+		l->tls_cert = lc->tls_cert;
+		l->tls_key = lc->tls_key;
 		l->proxy = lc->proxy;
 	}
 	return 0;

@@ -65,6 +65,8 @@ struct listener {
 	char		*addr;		/* as configured */
 	uint16_t	 port;
 	int		 tls;
+	const char	*tls_cert;	/* in master->conf */
+	const char	*tls_key;
 	int		 proxy;
 	int		 mark;		/* reconcile scratch */
 };

@@ -171,6 +171,8 @@ proc_run_worker(struct proc *p, int chan_fd)
 		if (n >= (int)(sizeof(fds) / sizeof(fds[0])))
 			fatalx("too many listeners");
 		wl[n - 1].tls = l->tls;
+		wl[n - 1].tls_cert = l->tls_cert;
+		wl[n - 1].tls_key = l->tls_key;
 		wl[n - 1].proxy = l->proxy;
 		fds[n++] = l->fd;
 	}

@@ -18,8 +18,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "compat.h"
 #include "conn.h"
@@ -225,7 +228,9 @@ conn_linger(struct conn *c)
 	struct timeval tv = { SERVER_LINGER_TIMEOUT, 0 };
 
 	c->lingering = 1;
-	(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	/* TLS says goodbye with close_notify when the connection is freed. */
+	if (!c->tls)
+		(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_enable(c->bev, EV_READ);
@@ -384,6 +389,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	unsigned long e;
+
+	if ((what & BEV_EVENT_ERROR) && c->tls &&
+	    (e = bufferevent_get_openssl_error(bev)) != 0)
+		log_debug("%s: tls: %s", c->remote_ip,
+		    ERR_reason_error_string(e));
+	if (what == BEV_EVENT_CONNECTED)
+		return;		/* the TLS handshake is done */
 
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->req == NULL && !c->lingering &&
@@ -402,6 +415,7 @@ server_new_conn(int fd, const struct worker_listener *l)
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conn *c;
+	SSL *ssl = NULL;
 	int on = 1;
 
 	if (srv_connections >= SERVER_MAX_CONNECTIONS || srv_draining) {
@@ -417,8 +431,19 @@ server_new_conn(int fd, const struct worker_listener *l)
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	c->tls = l->tls;
-	if ((c->bev = bufferevent_socket_new(srv_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if (l->tls_ctx != NULL) {
+		if ((ssl = SSL_new(l->tls_ctx)) != NULL)
+			c->bev = bufferevent_openssl_socket_new(srv_base, fd,
+			    ssl, BUFFEREVENT_SSL_ACCEPTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		else if (ssl != NULL)
+			SSL_free(ssl);
+	} else
+		c->bev = bufferevent_socket_new(srv_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
 		close(fd);
 		free(c);
 		return;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -20,6 +21,7 @@
 
 #include "chan.h"
 #include "log.h"
+#include "tls.h"
 #include "metrics.h"
 #include "msg.h"
 #include "sandbox.h"
@@ -166,6 +168,26 @@ worker_master_closed(struct chan *c, void *arg)
 	exit(0);
 }
 
+/* TLS listeners' keys are usually root's alone: load them now. */
+static void
+worker_tls(const struct worker_args *args)
+{
+	struct worker_listener *l;
+	char err[512];
+	int i;
+
+	for (i = 0; i < args->nlisteners; i++) {
+		l = &args->listeners[i];
+		if (!l->tls)
+			continue;
+		if ((l->tls_ctx = tls_server_ctx(l->tls_cert, l->tls_key, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("%s", err);
+			worker_exit(EX_CONFIG);
+		}
+	}
+}
+
 void
 worker_main(const struct worker_args *args)
 {
@@ -184,6 +206,7 @@ worker_main(const struct worker_args *args)
 	 * and jansson seeds its hash tables from /dev/urandom on first use. */
 	json_object_seed(0);
 	upstream_init(w.base, args->conf);
+	worker_tls(args);
 	priv_drop(args->acct, args->acct->name != NULL ?
 	    args->conf->chroot : NULL);
 	tcache_init(w.base);

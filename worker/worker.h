@@ -19,9 +19,12 @@
 #include "sandbox.h"
 
 struct worker_listener {
-	int	fd;
-	int	tls;
-	int	proxy;
+	int		 fd;
+	int		 tls;
+	const char	*tls_cert;
+	const char	*tls_key;
+	void		*tls_ctx;	/* SSL_CTX, loaded before the sandbox */
+	int		 proxy;
 };
 
 struct worker_args {
