@@ -701,6 +701,23 @@ test_errors_numbers(void)
 }
 
 static void
+test_allow_anonymous(void)
+{
+	struct config	*c;
+
+	c = parse(L "allow anonymous\n");
+	CHECK(c != NULL && c->allow_anonymous == 1);
+	if (c != NULL)
+		round_trip(c);
+	config_free(c);
+	c = parse(L);
+	CHECK(c != NULL && c->allow_anonymous == 0);
+	config_free(c);
+	fails(L "allow everyone\n", "t.conf:2: allow: expected "
+	    "\"anonymous\", got \"everyone\"");
+}
+
+static void
 test_errors_duplicates(void)
 {
 	fails(L "\nworkers 3\nworkers 4\n",
@@ -724,6 +741,8 @@ test_errors_duplicates(void)
 	    "t.conf:3: log access already set at line 2");
 	fails(L "metrics listen on ::1 port 1\nmetrics listen on ::1 port 2\n",
 	    "t.conf:3: metrics already set at line 2");
+	fails(L "allow anonymous\nallow anonymous\n",
+	    "t.conf:3: allow anonymous already set at line 2");
 	fails(L "app a { id 1 private key /k }\napp a { id 2 private key /k }\n",
 	    "t.conf:3: app \"a\" already defined at line 2");
 	fails(L "app a {\nid 1\nid 2\nprivate key /k\n}\n",
@@ -1038,6 +1057,7 @@ main(void)
 	}
 	config_set_error_cb(collect, NULL);
 	UNIT_RUN(test_sample);
+	UNIT_RUN(test_allow_anonymous);
 	UNIT_RUN(test_minimal);
 	UNIT_RUN(test_every_keyword);
 	UNIT_RUN(test_syntax);
