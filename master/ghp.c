@@ -458,6 +458,14 @@ main(int argc, char *argv[])
 	if ((conf = config_load(path)) == NULL)
 		exit(1);
 	if (check) {
+		char err[1024];
+
+		/* What the files named in it hold must load too. */
+		if (prepare_tls(conf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			config_free(conf);
+			exit(1);
+		}
 		if (verbose)
 			config_print(stdout, conf);
 		fprintf(stderr, "configuration OK\n");

@@ -94,5 +94,26 @@ class TlsListenerTest(unittest.TestCase):
         self.assertEqual(out, "200 1.1")
 
 
+class TlsCheckTest(unittest.TestCase):
+
+    def test_dash_n_loads_the_certificate(self):
+        from harness import GHP_BIN
+        g = Ghp(workers=1)
+        self.addCleanup(g.cleanup)
+        cert, key = make_cert(g.dir)
+        line = 'listen on 127.0.0.1 port %d tls certificate "%s" key "%s"'
+        g.write_config(g.config_text(extra=line % (free_port("127.0.0.1"),
+                                                   cert, key)))
+        r = subprocess.run([GHP_BIN, "-n", "-f", g.conf],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        g.write_config(g.config_text(extra=line % (free_port("127.0.0.1"),
+                                                   cert, cert)))
+        r = subprocess.run([GHP_BIN, "-n", "-f", g.conf],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("tls: key", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
