@@ -98,6 +98,10 @@ STORE_SRC = keyholder/store_sqlite.c
 build/unit/test_store build/unit-asan/test_store: UNIT_LINK += $(STORE_SRC)
 build/unit/test_store build/unit-asan/test_store: $(STORE_SRC)
 
+JWT_SRC = keyholder/jwt.c
+build/unit/test_jwt build/unit-asan/test_jwt: UNIT_LINK += $(JWT_SRC)
+build/unit/test_jwt build/unit-asan/test_jwt: $(JWT_SRC)
+
 HTTP_SRC = worker/http.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
 build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)
