@@ -19,6 +19,7 @@
 #include "chan.h"
 #include "kh.h"
 #include "log.h"
+#include "scope.h"
 #include "token.h"
 #include "util.h"
 
@@ -104,25 +105,42 @@ valid_level(const char *s)
 	    strcmp(s, "write") == 0 || strcmp(s, "admin") == 0);
 }
 
+/*
+ * The scope as the workers will build it (scope.h): as many repositories
+ * as a scope holds, and only permission names GitHub's table knows, so
+ * that a typo cannot make a token that silently lacks a permission.
+ */
 static const char *
 check_scope(json_t *repos, json_t *perms)
 {
+	static char why[160];
+	struct scope sc;
 	const char *k;
 	json_t *v;
 	size_t i;
 
 	if (!json_is_array(repos) || json_array_size(repos) == 0 ||
-	    json_array_size(repos) > 100)
-		return "repos: 1 to 100 repositories";
+	    json_array_size(repos) > SCOPE_MAXREPOS) {
+		(void)snprintf(why, sizeof(why), "repos: 1 to %d "
+		    "repositories", SCOPE_MAXREPOS);
+		return why;
+	}
 	json_array_foreach(repos, i, v)
 		if (!valid_repo(json_string_value(v)))
 			return "repos: each must be owner/repo or owner/*";
 	if (!json_is_object(perms) || json_object_size(perms) > 64)
 		return "perms: an object of at most 64 permissions";
-	json_object_foreach(perms, k, v)
+	(void)scope_init(&sc, SCOPE_TOKEN_USER, NULL);
+	json_object_foreach(perms, k, v) {
 		if (!valid_chars(k, 1, 64, "_") || !valid_level(
 		    json_string_value(v)))
 			return "perms: each must be name:read|write|admin";
+		if (scope_set_perm(&sc, k, SCOPE_READ) == -1) {
+			(void)snprintf(why, sizeof(why), "perms: no GitHub "
+			    "permission is named \"%s\"", k);
+			return why;
+		}
+	}
 	return NULL;
 }
 

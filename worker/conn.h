@@ -51,6 +51,8 @@ struct http_parser;
 struct request *request_start(struct conn *, const char *head, size_t len);
 void	request_readable(struct request *);
 void	request_writable(struct request *);
+/* Has the whole request body been read (the client now only waits)? */
+int	request_body_read(const struct request *);
 /* The client went away: drop everything, no callback to the conn. */
 void	request_abort(struct request *);
 

@@ -319,6 +319,12 @@ request_read_body(void *arg, char *buf, size_t len)
 	return n;
 }
 
+int
+request_body_read(const struct request *r)
+{
+	return r->body_done;
+}
+
 void
 request_readable(struct request *r)
 {
@@ -415,8 +421,36 @@ static const struct upstream_ops request_upstream_ops = {
 
 /* --- forwarding --- */
 
+/* Is name one of the fields a Connection header lists (RFC 9110 7.6.1)? */
 static int
-request_header_passes(const struct http_header *h)
+request_named_in_connection(const struct http_head *head,
+    const struct http_str *name)
+{
+	const struct http_str *v;
+	size_t i, j, k;
+
+	for (i = 0; i < head->nheaders; i++) {
+		if (!http_str_ieq(&head->headers[i].name, "connection"))
+			continue;
+		v = &head->headers[i].value;
+		for (j = 0; j < v->len; j = k + 1) {
+			while (j < v->len && (v->p[j] == ' ' || v->p[j] == '\t' ||
+			    v->p[j] == ','))
+				j++;
+			for (k = j; k < v->len && v->p[k] != ',' &&
+			    v->p[k] != ' ' && v->p[k] != '\t'; k++)
+				;
+			if (k > j && k - j == name->len &&
+			    strncasecmp(v->p + j, name->p, name->len) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+request_header_passes(const struct http_head *head,
+    const struct http_header *h)
 {
 	static const char *drop[] = { "host", "authorization",
 	    "proxy-authorization", "connection", "keep-alive",
@@ -427,7 +461,7 @@ request_header_passes(const struct http_header *h)
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		if (http_str_ieq(&h->name, drop[i]))
 			return 0;
-	return 1;
+	return !request_named_in_connection(head, &h->name);
 }
 
 static struct curl_slist *
@@ -439,7 +473,7 @@ request_headers(struct request *r, const char *cred, size_t credlen)
 	size_t i;
 
 	for (i = 0; i < h->nheaders; i++) {
-		if (!request_header_passes(&h->headers[i]))
+		if (!request_header_passes(h, &h->headers[i]))
 			continue;
 		if (h->headers[i].value.len == 0)
 			xasprintf(&line, "%.*s;", (int)h->headers[i].name.len,
@@ -550,12 +584,41 @@ request_resolved(const struct tentry *e, void *arg)
 	request_forward(r, e->cred, e->credlen);
 }
 
+static int
+request_ghp_prefix(const char *p, size_t n)
+{
+	return n >= TOKEN_PREFIX_LEN && (strncmp(p, "ghx_", 4) == 0 ||
+	    strncmp(p, "gha_", 4) == 0);
+}
+
+/*
+ * Basic "user:password" carries the token in either half: as the
+ * password (git's way), or as the user name with "x-oauth-basic" or
+ * anything else as the password (GitHub's other way).  A ghp token in
+ * the user name wins; otherwise the password, if any; otherwise the user.
+ */
+static void
+request_basic_pick(const char *dec, size_t dlen, const char **p, size_t *n)
+{
+	const char *colon = memchr(dec, ':', dlen);
+	size_t ulen = colon != NULL ? (size_t)(colon - dec) : dlen;
+
+	if (colon == NULL || request_ghp_prefix(dec, ulen) ||
+	    colon + 1 == dec + dlen) {
+		*p = dec;
+		*n = ulen;
+	} else {
+		*p = colon + 1;
+		*n = dlen - ulen - 1;
+	}
+}
+
 /* The token in Authorization: "token X", "Bearer X", Basic "user:X". */
 static int
 request_token(const struct http_str *auth, char *out, size_t outlen)
 {
 	char dec[512];
-	const char *p = auth->p, *colon;
+	const char *p = auth->p;
 	size_t n = auth->len, dlen;
 
 	if (n > 6 && strncasecmp(p, "token ", 6) == 0)
@@ -568,10 +631,7 @@ request_token(const struct http_str *auth, char *out, size_t outlen)
 		    sodium_base64_VARIANT_ORIGINAL) != 0)
 			return -1;
 		dec[dlen] = '\0';
-		colon = strchr(dec, ':');
-		p = colon != NULL && colon[1] != '\0' ? colon + 1 : dec;
-		n = colon != NULL && colon[1] != '\0' ? strlen(p) :
-		    (colon ? (size_t)(colon - dec) : dlen);
+		request_basic_pick(dec, dlen, &p, &n);
 	} else
 		return -1;
 	while (n > 0 && *p == ' ')
@@ -618,6 +678,12 @@ request_authorize(struct request *r)
 		return;
 	}
 	r->ttype = token_parse(tok, (size_t)n);
+	if (r->ttype == TOKEN_NONE && request_ghp_prefix(tok, (size_t)n)) {
+		/* Ours, garbled: GitHub must never see it. */
+		sodium_memzero(tok, sizeof(tok));
+		request_deny(r, 401, "Bad credentials: not a valid ghp token");
+		return;
+	}
 	if (r->ttype == TOKEN_NONE) {
 		if (request_blocked_prefix(tok)) {
 			sodium_memzero(tok, sizeof(tok));
@@ -729,6 +795,7 @@ request_start(struct conn *c, const char *head, size_t len)
 	}
 	if (r->p.head.form != HTTP_FORM_ORIGIN &&
 	    r->p.head.form != HTTP_FORM_ABSOLUTE) {
+		c->close_after = 1;
 		request_fail(r, 400, "Bad request target", NULL);
 		return NULL;
 	}
@@ -737,6 +804,7 @@ request_start(struct conn *c, const char *head, size_t len)
 	    (r->p.head.host_header.len != r->p.head.authority.len ||
 	    strncasecmp(r->p.head.host_header.p, r->p.head.authority.p,
 	    r->p.head.authority.len) != 0)) {
+		c->close_after = 1;
 		request_fail(r, 400, "The request target names another host "
 		    "than Host", NULL);
 		return NULL;
@@ -749,13 +817,15 @@ request_start(struct conn *c, const char *head, size_t len)
 		    (size_t)(q + 1 - r->p.head.path.p);
 	}
 	t = request_route(r, target);
-	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1) {
+	if (r->route != ROUTE_API) {
 		(void)snprintf(r->path, sizeof(r->path), "%s", t);
-		request_deny(r, 400, why);
+		request_fail(r, 404, "Not Found", NULL);
 		return NULL;
 	}
-	if (r->route != ROUTE_API) {
-		request_fail(r, 404, "Not Found", NULL);
+	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1) {
+		(void)snprintf(r->path, sizeof(r->path), "%s", t);
+		c->close_after = 1;
+		request_deny(r, 400, why);
 		return NULL;
 	}
 	metrics_stage(STAGE_PARSE, monotime_us() - r->t0_us);

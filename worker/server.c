@@ -262,7 +262,6 @@ conn_error(struct conn *c, int status, const char *message,
 	    http_reason(status), extra_headers ? extra_headers : "",
 	    c->close_after ? "Connection: close\r\n" : "");
 	conn_json_body(out, message);
-	srv_requests++;
 }
 
 static void	conn_next(struct conn *);
@@ -308,7 +307,6 @@ conn_refuse(struct conn *c, int status, const char *why)
 {
 	c->close_after = 1;
 	conn_error(c, status, why, NULL);
-	srv_requests--;		/* conn_request_done counts it */
 	conn_request_done(c);
 }
 
@@ -347,7 +345,8 @@ conn_next(struct conn *c)
 	memcpy(head, buf, p.head.len);
 	evbuffer_drain(in, p.head.len);
 	bufferevent_set_timeouts(c->bev, &(struct timeval){
-	    SERVER_BODY_TIMEOUT, 0 }, NULL);
+	    SERVER_BODY_TIMEOUT, 0 }, &(struct timeval){
+	    SERVER_SEND_TIMEOUT, 0 });
 	(void)request_start(c, head, p.head.len);	/* sets c->req */
 }
 
@@ -379,7 +378,12 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		request_writable(c->req);
 		return;
 	}
-	if (c->close_after && !c->lingering &&
+	/*
+	 * libevent also calls this once the socket is first writable, with
+	 * nothing written: a connection still waiting for its first request
+	 * (close_after set by a drain) must not be closed then.
+	 */
+	if (c->close_after && !c->lingering && c->nrequests > 0 &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_linger(c);
 }
@@ -398,6 +402,18 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what == BEV_EVENT_CONNECTED)
 		return;		/* the TLS handshake is done */
 
+	/*
+	 * A client that sent its whole request has nothing more to say
+	 * while the answer comes: silence then is no fault, however long
+	 * GitHub takes (the upstream's own timeouts apply).
+	 */
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    c->req != NULL && request_body_read(c->req)) {
+		bufferevent_set_timeouts(bev, NULL, &(struct timeval){
+		    SERVER_SEND_TIMEOUT, 0 });
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->req == NULL && !c->lingering &&
 	    evbuffer_get_length(in) > 0) {
@@ -482,8 +498,13 @@ server_close_idle(void)
 
 	TAILQ_FOREACH_SAFE(c, &srv_conns, srv_entry, tmp) {
 		c->close_after = 1;
-		if (c->req == NULL && !c->lingering && evbuffer_get_length(
-		    bufferevent_get_input(c->bev)) == 0 && c->nrequests > 0)
+		if (c->req != NULL || c->lingering || c->nrequests == 0 ||
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			continue;
+		/* An answer still being written finishes first. */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		else
 			conn_free(c);
 	}
 }

@@ -25,10 +25,11 @@
 #define SERVER_HEAD_TIMEOUT	10		/* seconds */
 #define SERVER_IDLE_TIMEOUT	60		/* keep-alive, between requests */
 #define SERVER_BODY_TIMEOUT	60		/* request body silence */
+#define SERVER_SEND_TIMEOUT	60		/* client reads nothing */
 #define SERVER_MAX_CONNECTIONS	10000
 #define SERVER_MAX_LISTENERS	64
 #define SERVER_LINGER_TIMEOUT	2		/* seconds */
-#define SERVER_LINGER_MAX	(1024 * 1024)	/* bytes discarded at most */
+#define SERVER_LINGER_MAX	(64 * 1024)	/* bytes discarded at most */
 
 struct event_base;
 

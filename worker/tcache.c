@@ -120,6 +120,19 @@ tcache_add_waiter(struct tentry *e, struct twaiter *w)
 	TAILQ_INSERT_TAIL(&e->waiters, w, entry);
 }
 
+/*
+ * A resolved answer is trusted TCACHE_TTL seconds, and never past the
+ * token's own expiry: a token must stop at its expiry, not when a cache
+ * entry goes.
+ */
+static int
+tcache_fresh(const struct tentry *e)
+{
+	if (e->pending || monotime() - e->fetched > TCACHE_TTL)
+		return 0;
+	return e->expires == 0 || e->expires > (int64_t)time(NULL);
+}
+
 struct twaiter *
 tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
 {
@@ -128,8 +141,7 @@ tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
 	struct twaiter *w;
 
 	token_hash(token, len, hash);
-	if ((e = tcache_find(hash)) != NULL && !e->pending &&
-	    monotime() - e->fetched <= TCACHE_TTL) {
+	if ((e = tcache_find(hash)) != NULL && tcache_fresh(e)) {
 		TAILQ_REMOVE(&lru, e, lru);
 		TAILQ_INSERT_TAIL(&lru, e, lru);
 		metrics_cache(1);

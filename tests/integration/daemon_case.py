@@ -1,7 +1,8 @@
 """
 daemon_case.py: what the test_*.py files share on top of harness.py:
-DaemonCase, a TestCase that knows ghp's 404 answer and the worker slots,
-and start_daemon(), a started Ghp that is cleaned up with the test.
+DaemonCase, a TestCase that knows ghp's 404 and 401 answers and the
+worker slots, and start_daemon(), a started Ghp that is cleaned up with
+the test.
 
 Not a test module itself (run_all.py collects test_*.py only).
 """
@@ -13,6 +14,8 @@ from harness import Ghp, NOT_FOUND_BODY
 
 NOT_FOUND_JSON = {"message": "Not Found",
                   "documentation_url": "https://docs.github.com/rest"}
+REQUIRES_AUTH_JSON = {"message": "Requires authentication",
+                      "documentation_url": "https://docs.github.com/rest"}
 
 
 def start_daemon(case, **kw):
@@ -38,6 +41,13 @@ class DaemonCase(unittest.TestCase):
         self.assertEqual(int(r.headers.get("content-length", -1)),
                          len(r.body), r.headers)
         self.assertEqual(r.headers.get("connection", "").lower(), "close")
+
+    def assertRequiresAuth(self, r, what=""):
+        """401 in GitHub's shape: API traffic that carried no token."""
+        self.assertEqual(r.status, 401, "%s: %r" % (what, r))
+        self.assertEqual(json.loads(r.body), REQUIRES_AUTH_JSON, what)
+        self.assertEqual(int(r.headers.get("content-length", -1)),
+                         len(r.body), r.headers)
 
     def worker_slots(self, g, st):
         return sorted(w["slot"] for w in g.procs(st, "worker"))

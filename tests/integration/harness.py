@@ -66,6 +66,10 @@ NEED_ROOT = "needs root (setresuid, chroot, chown)"
 START_TIMEOUT = float(os.environ.get("GHP_START_TIMEOUT", "10"))
 STOP_TIMEOUT = 5.0
 
+# Where the upstreams point when no FakeGitHub stands in: the discard
+# port on loopback, which nothing serves (a forward there is a 502).
+NO_UPSTREAM = "http://127.0.0.1:9"
+
 NOT_FOUND_BODY = (b'{"message":"Not Found",'
                   b'"documentation_url":"https://docs.github.com/rest"}')
 
@@ -494,8 +498,12 @@ class Ghp:
         ]
         if self.port6:
             lines.append("listen on ::1 port %d" % self.port6)
-        if self.fake is not None:
-            lines.append('upstream api "%s"' % self.fake.url)
+        # Every upstream is named, so that no worker start waits on DNS
+        # for GitHub's names: the fake's, or a local port nobody serves.
+        for name in ("api", "web", "codeload", "copilot"):
+            url = self.fake.url if name == "api" and self.fake else \
+                NO_UPSTREAM
+            lines.append('upstream %s "%s"' % (name, url))
         if self.block_tokens:
             lines.append("block tokens { %s }" % " ".join(
                 '"%s"' % b for b in self.block_tokens))

@@ -1,8 +1,10 @@
 """
-test_http.py: the placeholder HTTP answers, on every listener: 404 in
-GitHub's JSON for any method and path, the limit on the request head, a
-request in pieces, a body sent before reading, requests counted in the
-status, many clients at once.
+test_http.py: ghp's own HTTP answers, on every listener: 404 in GitHub's
+JSON for a path on ghp's own name that is not the API, 401 for API
+traffic (Host api.github.com, /api/v3/, /api/graphql) without a token,
+the limit on the request head, a request in pieces, a body sent before
+reading, requests counted in the status, many clients at once.  What
+is forwarded is in test_proxy_*.py.
 
 Run with tests/integration/run_all.py (or python3 -m unittest from this
 directory).
@@ -17,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import GhpError, NOT_FOUND_BODY, http_raw, parse_http
+from harness import GhpError, HttpConn, NOT_FOUND_BODY, http_raw, parse_http
 from daemon_case import DaemonCase, NOT_FOUND_JSON, start_daemon
 
 
@@ -32,13 +34,32 @@ class HttpTest(DaemonCase):
         self.assertNotFound(self.g.get("/repos/octocat/hello-world"))
 
     def test_any_method_and_path_gets_404(self):
+        """On ghp's own name, only /api/v3/... and /api/graphql are API
+        traffic; everything else is not found."""
         for method, path in (("GET", "/"), ("HEAD", "/user"),
                              ("POST", "/graphql"),
                              ("DELETE", "/repos/a/b/issues/1"),
-                             ("GET", "/api/v3/user")):
+                             ("GET", "/api/v3"), ("GET", "/api/v3x/user"),
+                             ("GET", "/api/graphqlx"), ("GET", "/api/")):
             with self.subTest(method=method, path=path):
                 r = self.g.get(path, method=method)
                 self.assertEqual(r.status, 404, r)
+
+    def test_api_traffic_without_a_token_gets_401(self):
+        for method, path, host in (
+                ("GET", "/api/v3/user", "ghp.test"),
+                ("POST", "/api/graphql", "ghp.test"),
+                ("GET", "/user", "api.github.com"),
+                ("GET", "/repos/a/b", "API.GitHub.com:443"),
+                ("DELETE", "/repos/a/b/issues/1", "api.github.com")):
+            with self.subTest(method=method, path=path, host=host):
+                r = self.g.get(path, method=method, headers={"Host": host})
+                self.assertEqual(r.status, 401, r)
+                self.assertEqual(json.loads(r.body), {
+                    "message": "Requires authentication",
+                    "documentation_url": "https://docs.github.com/rest"})
+                self.assertEqual(int(r.headers["content-length"]),
+                                 len(r.body))
 
     def test_curl_gets_404_json(self):
         curl = shutil.which("curl")
@@ -66,25 +87,41 @@ class HttpTest(DaemonCase):
         self.assertIn("documentation_url", body)
 
     def test_head_just_under_the_limit_gets_404(self):
-        r = self.g.get("/", headers={"X-Big": "a" * (15 * 1024)})
-        self.assertNotFound(r)
+        """A head of 16 KiB less a few bytes, in lines under the 8 KiB
+        line limit, is read and answered."""
+        base = ("GET / HTTP/1.1\r\nHost: ghp.test\r\nUser-Agent: "
+                "ghp-integration\r\nAccept: application/vnd.github+json\r\n"
+                "Connection: close\r\n")
+        room = 16 * 1024 - 4 - len(base) - 2     # less the final CRLF
+        lines = []
+        for i in range(3):
+            n = min(room, 7 * 1024)
+            lines.append("X-Big-%d: " % i)
+            lines[-1] += "a" * (n - len(lines[-1]) - 2) + "\r\n"
+            room -= n
+        req = (base + "".join(lines) + "\r\n").encode()
+        self.assertEqual(len(req), 16 * 1024 - 4)
+        self.assertNotFound(parse_http(http_raw("127.0.0.1", self.g.port,
+                                                req)))
 
-    def test_head_in_pieces_gets_404(self):
-        fam = socket.AF_INET
-        with socket.socket(fam, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(("127.0.0.1", self.g.port))
+    def test_head_in_pieces_gets_401(self):
+        """A head that arrives in pieces is answered once complete, and
+        the connection stays open for the next request (keep-alive)."""
+        with HttpConn("127.0.0.1", self.g.port, timeout=5) as c:
             for piece in (b"GET /user HT", b"TP/1.1\r\nHost: api.git",
                           b"hub.com\r\n", b"\r\n"):
-                s.sendall(piece)
+                c.send(piece)
                 time.sleep(0.02)
-            data = b""
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                data += b
-        self.assertNotFound(parse_http(data))
+            r = c.read_response()
+            self.assertEqual(r.status, 401, r)
+            self.assertEqual(json.loads(r.body)["message"],
+                             "Requires authentication")
+            self.assertNotIn("close", r.headers.get("connection", ""))
+            for piece in (b"GET /no", b"where HTTP/1.1\r\nHo",
+                          b"st: ghp.test\r\n\r\n"):
+                c.send(piece)
+                time.sleep(0.02)
+            self.assertEqual(c.read_response().status, 404)
 
     def test_http10_without_host_gets_404(self):
         raw = http_raw("127.0.0.1", self.g.port, b"GET / HTTP/1.0\r\n\r\n")
@@ -95,7 +132,8 @@ class HttpTest(DaemonCase):
         reading gets the answer and then a clean end of stream, not a
         connection reset.  Closing with unread request data makes the
         kernel send RST, which on a real network can destroy the answer
-        still in flight (RFC 7230 6.6: close in stages, lingering)."""
+        still in flight (RFC 7230 6.6: close in stages, lingering).
+        With no token, the answer (401) comes before the body is read."""
         n = 100 * 1024
         req = (b"POST /repos/a/b/git/blobs HTTP/1.1\r\nHost: api.github.com"
                b"\r\nContent-Type: application/json\r\nContent-Length: "
@@ -118,7 +156,7 @@ class HttpTest(DaemonCase):
                                                  len(data))
             status = parse_http(data).status if data else None
             results.append((status, end))
-        self.assertEqual(results, [(404, "EOF")] * 3)
+        self.assertEqual(results, [(401, "EOF")] * 3)
 
     def test_both_listeners_answer(self):
         self.assertNotFound(self.g.get("/", host="127.0.0.1"), "IPv4")
