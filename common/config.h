@@ -35,6 +35,11 @@
 #define CONFIG_DEFAULT_WORKERS	4
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_DEFAULT_SHUTDOWN	10	/* seconds to drain on stop */
+#define CONFIG_DEFAULT_HEADER_TIMEOUT	10	/* a request head, whole */
+#define CONFIG_DEFAULT_IDLE_TIMEOUT	60	/* keep-alive between requests */
+#define CONFIG_DEFAULT_BODY_TIMEOUT	60	/* silence in a request body */
+#define CONFIG_DEFAULT_SEND_TIMEOUT	60	/* a client reading nothing */
+#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT	60	/* GitHub sending nothing */
 #define CONFIG_MAX_INCLUDE	8	/* include nesting */
 
 enum upstream_kind {
@@ -88,6 +93,11 @@ struct config {
 	char		*state_dir;
 	char		*control_socket;
 	int		 shutdown_timeout; /* seconds */
+	int		 timeout_header;	/* seconds, all five */
+	int		 timeout_idle;
+	int		 timeout_body;
+	int		 timeout_send;
+	int		 timeout_upstream;
 	struct listen_list listeners;
 	char		*upstream[UPSTREAM_MAX];	/* URLs */
 	struct app_list	 apps;

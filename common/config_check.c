@@ -250,6 +250,16 @@ fill_defaults(struct config *c)
 		c->workers = CONFIG_DEFAULT_WORKERS;
 	if (c->shutdown_timeout == 0)
 		c->shutdown_timeout = CONFIG_DEFAULT_SHUTDOWN;
+	if (c->timeout_header == 0)
+		c->timeout_header = CONFIG_DEFAULT_HEADER_TIMEOUT;
+	if (c->timeout_idle == 0)
+		c->timeout_idle = CONFIG_DEFAULT_IDLE_TIMEOUT;
+	if (c->timeout_body == 0)
+		c->timeout_body = CONFIG_DEFAULT_BODY_TIMEOUT;
+	if (c->timeout_send == 0)
+		c->timeout_send = CONFIG_DEFAULT_SEND_TIMEOUT;
+	if (c->timeout_upstream == 0)
+		c->timeout_upstream = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
 	return (0);
 }
 

@@ -22,6 +22,7 @@
 #include "config_priv.h"
 
 #define CONFIG_MAX_SHUTDOWN	3600
+#define CONFIG_MAX_TIMEOUT	3600
 
 enum vtype {
 	V_NAME,
@@ -53,6 +54,14 @@ static const struct scalar {
 	    offsetof(struct config, control_socket), 0 },
 	{ K_SHUTDOWN, K_TIMEOUT, "shutdown timeout", V_NUMBER,
 	    offsetof(struct config, shutdown_timeout), CONFIG_MAX_SHUTDOWN },
+	{ K_HEADER, K_TIMEOUT, "header timeout", V_NUMBER,
+	    offsetof(struct config, timeout_header), CONFIG_MAX_TIMEOUT },
+	{ K_IDLE, K_TIMEOUT, "idle timeout", V_NUMBER,
+	    offsetof(struct config, timeout_idle), CONFIG_MAX_TIMEOUT },
+	{ K_BODY, K_TIMEOUT, "body timeout", V_NUMBER,
+	    offsetof(struct config, timeout_body), CONFIG_MAX_TIMEOUT },
+	{ K_SEND, K_TIMEOUT, "send timeout", V_NUMBER,
+	    offsetof(struct config, timeout_send), CONFIG_MAX_TIMEOUT },
 	{ K_UPSTREAM, K_API, "upstream api", V_URL,
 	    offsetof(struct config, upstream[UPSTREAM_API]), 0 },
 	{ K_UPSTREAM, K_WEB, "upstream web", V_URL,
@@ -61,6 +70,8 @@ static const struct scalar {
 	    offsetof(struct config, upstream[UPSTREAM_CODELOAD]), 0 },
 	{ K_UPSTREAM, K_COPILOT, "upstream copilot", V_URL,
 	    offsetof(struct config, upstream[UPSTREAM_COPILOT]), 0 },
+	{ K_UPSTREAM, K_TIMEOUT, "upstream timeout", V_NUMBER,
+	    offsetof(struct config, timeout_upstream), CONFIG_MAX_TIMEOUT },
 	{ K_LOG, K_AUDIT, "log audit", V_PATH,
 	    offsetof(struct config, log_audit), 0 },
 	{ K_LOG, K_ACCESS, "log access", V_PATH,

@@ -90,7 +90,11 @@ config_print(FILE *fp, const struct config *c)
 	fprintf(fp, "workers %d\n", c->workers);
 	print_string(fp, "state directory", c->state_dir);
 	print_string(fp, "control socket", c->control_socket);
-	fprintf(fp, "shutdown timeout %d\n\n", c->shutdown_timeout);
+	fprintf(fp, "shutdown timeout %d\n", c->shutdown_timeout);
+	fprintf(fp, "header timeout %d\nidle timeout %d\nbody timeout %d\n"
+	    "send timeout %d\nupstream timeout %d\n\n", c->timeout_header,
+	    c->timeout_idle, c->timeout_body, c->timeout_send,
+	    c->timeout_upstream);
 	TAILQ_FOREACH(l, &c->listeners, entry)
 		print_listen(fp, l);
 	fputc('\n', fp);

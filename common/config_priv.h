@@ -28,7 +28,7 @@
 #include "config.h"
 #include "config_lex.h"
 
-#define CONF_NSCALARS	13	/* entries in scalars[], config_parse.c */
+#define CONF_NSCALARS	18	/* entries in scalars[], config_parse.c */
 
 struct where {
 	const char	*file;		/* NULL: not given */

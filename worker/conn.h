@@ -35,6 +35,8 @@ struct conn {
 	int			 lingering;
 	size_t			 discarded;
 	unsigned int		 nrequests;
+	uint64_t		 accepted;	/* monotime_ms() */
+	uint64_t		 head_t0;	/* first byte of this head */
 	TAILQ_ENTRY(conn)	 srv_entry;
 	struct event		*ev_next;	/* start the next request */
 };

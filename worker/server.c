@@ -36,6 +36,7 @@
 
 
 static struct event_base	*srv_base;
+static const struct config	*srv_conf;
 static struct event		*srv_accept_ev[SERVER_MAX_LISTENERS];
 static int			 srv_epfd = -1;
 static const struct worker_listener *srv_listeners;
@@ -135,6 +136,7 @@ server_init(struct event_base *base, const struct config *conf,
     const struct worker_listener *l, int n)
 {
 	srv_base = base;
+	srv_conf = conf;
 	srv_listeners = l;
 	srv_nlisteners = n;
 	server_listen(base);
@@ -310,12 +312,34 @@ conn_refuse(struct conn *c, int status, const char *why)
 	conn_request_done(c);
 }
 
+/*
+ * The whole head must arrive within "header timeout" of its first byte
+ * (of the accept, for a connection's first request), however it is
+ * spread out: a client cannot hold a connection by trickling it.
+ */
+static void
+conn_head_deadline(struct conn *c)
+{
+	uint64_t limit = (uint64_t)srv_conf->timeout_header * 1000;
+	uint64_t spent = monotime_ms() - c->head_t0;
+	struct timeval tv;
+
+	if (spent >= limit) {
+		conn_refuse(c, 408, "the request head did not arrive in time");
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	tv.tv_sec = (time_t)((limit - spent) / 1000);
+	tv.tv_usec = (suseconds_t)((limit - spent) % 1000 * 1000);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
 /* Parse what has arrived; start the request once its head is in. */
 static void
 conn_next(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct timeval tv = { SERVER_HEAD_TIMEOUT, 0 };
+	struct timeval tv = { srv_conf->timeout_header, 0 };
 	struct http_parser p;
 	struct http_error err;
 	size_t len = evbuffer_get_length(in);
@@ -324,17 +348,20 @@ conn_next(struct conn *c)
 	int r;
 
 	if (len == 0) {
+		c->head_t0 = 0;
 		bufferevent_set_timeouts(c->bev, c->nrequests ? &(struct
-		    timeval){ SERVER_IDLE_TIMEOUT, 0 } : &tv, &tv);
+		    timeval){ srv_conf->timeout_idle, 0 } : &tv, &tv);
 		bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
+	if (c->head_t0 == 0)
+		c->head_t0 = c->nrequests ? monotime_ms() : c->accepted;
 	if (len > HTTP_HEAD_MAX)
 		len = HTTP_HEAD_MAX;
 	buf = (const char *)evbuffer_pullup(in, (ssize_t)len);
 	http_parser_init(&p);
 	if ((r = http_parse_head(&p, buf, len, &err)) == HTTP_INCOMPLETE) {
-		bufferevent_set_timeouts(c->bev, &tv, &tv);
+		conn_head_deadline(c);
 		return;
 	}
 	if (r == HTTP_ERROR) {
@@ -345,8 +372,8 @@ conn_next(struct conn *c)
 	memcpy(head, buf, p.head.len);
 	evbuffer_drain(in, p.head.len);
 	bufferevent_set_timeouts(c->bev, &(struct timeval){
-	    SERVER_BODY_TIMEOUT, 0 }, &(struct timeval){
-	    SERVER_SEND_TIMEOUT, 0 });
+	    srv_conf->timeout_body, 0 }, &(struct timeval){
+	    srv_conf->timeout_send, 0 });
 	(void)request_start(c, head, p.head.len);	/* sets c->req */
 }
 
@@ -410,7 +437,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
 	    c->req != NULL && request_body_read(c->req)) {
 		bufferevent_set_timeouts(bev, NULL, &(struct timeval){
-		    SERVER_SEND_TIMEOUT, 0 });
+		    srv_conf->timeout_send, 0 });
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
@@ -427,7 +454,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 server_new_conn(int fd, const struct worker_listener *l)
 {
-	struct timeval tv = { SERVER_HEAD_TIMEOUT, 0 };
+	struct timeval tv = { srv_conf->timeout_header, 0 };
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conn *c;
@@ -464,6 +491,7 @@ server_new_conn(int fd, const struct worker_listener *l)
 		free(c);
 		return;
 	}
+	c->accepted = monotime_ms();
 	srv_connections++;
 	TAILQ_INSERT_TAIL(&srv_conns, c, srv_entry);
 	c->ev_next = event_new(srv_base, -1, 0, conn_next_cb, c);

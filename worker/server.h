@@ -22,10 +22,6 @@
 #include "worker.h"
 
 #define SERVER_HEAD_MAX		(16 * 1024)	/* request line + headers */
-#define SERVER_HEAD_TIMEOUT	10		/* seconds */
-#define SERVER_IDLE_TIMEOUT	60		/* keep-alive, between requests */
-#define SERVER_BODY_TIMEOUT	60		/* request body silence */
-#define SERVER_SEND_TIMEOUT	60		/* client reads nothing */
 #define SERVER_MAX_CONNECTIONS	10000
 #define SERVER_MAX_LISTENERS	64
 #define SERVER_LINGER_TIMEOUT	2		/* seconds */

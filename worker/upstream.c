@@ -28,7 +28,6 @@
 #define UPSTREAM_BUFFER		(64 * 1024)
 #define UPSTREAM_CONNECT_MS	10000
 #define UPSTREAM_MAXCONNECTS	64
-#define UPSTREAM_STALL_S	60	/* seconds without a byte */
 
 struct upstream_xfer {
 	CURL			*easy;
@@ -52,6 +51,7 @@ struct sock_ev {
 	curl_socket_t	 fd;
 };
 
+static int		 up_stall_s;	/* "upstream timeout" */
 static CURLM			*multi;
 static struct event_base	*up_base;
 static struct event		*up_timer;
@@ -233,6 +233,7 @@ upstream_init(struct event_base *base, const struct config *conf)
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		fatalx("curl_global_init");
 	up_base = base;
+	up_stall_s = conf->timeout_upstream;
 	if ((multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init");
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, upstream_socket);
@@ -404,7 +405,7 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* An upstream silent this long is given up on: 504 before a head. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)UPSTREAM_STALL_S);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)up_stall_s);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_header_cb);

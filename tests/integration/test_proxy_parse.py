@@ -207,8 +207,13 @@ class ParseTest(ProxyCase):
     def test_refused_before_the_end_of_an_endless_head(self):
         """An over-long head is refused as soon as it is known to be:
         the client need not finish it (and cannot make ghp buffer it)."""
-        with socket.create_connection(("127.0.0.1", self.g.port),
-                                      timeout=5) as s:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # A small, fixed send buffer: what is sent is what ghp read
+            # (give or take its kernel receive buffer), however slowly a
+            # loaded machine schedules it.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+            s.settimeout(5)
+            s.connect(("127.0.0.1", self.g.port))
             s.sendall(b"GET /repos/acme/widgets HTTP/1.1\r\nHost: "
                       b"api.github.com\r\nX-Endless: ")
             sent = 0

@@ -203,6 +203,11 @@ test_minimal(void)
 	CHECK_STR(c->control_socket, CONFIG_DEFAULT_CONTROL);
 	CHECK(c->workers == CONFIG_DEFAULT_WORKERS);
 	CHECK(c->shutdown_timeout == CONFIG_DEFAULT_SHUTDOWN);
+	CHECK(c->timeout_header == CONFIG_DEFAULT_HEADER_TIMEOUT);
+	CHECK(c->timeout_idle == CONFIG_DEFAULT_IDLE_TIMEOUT);
+	CHECK(c->timeout_body == CONFIG_DEFAULT_BODY_TIMEOUT);
+	CHECK(c->timeout_send == CONFIG_DEFAULT_SEND_TIMEOUT);
+	CHECK(c->timeout_upstream == CONFIG_DEFAULT_UPSTREAM_TIMEOUT);
 	for (i = 0; i < UPSTREAM_MAX; i++)
 		CHECK_STR(c->upstream[i], config_upstream_default(i));
 	CHECK(TAILQ_EMPTY(&c->apps));
@@ -236,6 +241,11 @@ static const char every[] =
     "state directory \"/var/db/ghp2\"\n"
     "control socket \"/run/ghp.sock\"   # trailing comment\n"
     "shutdown timeout 3600\n"
+    "header timeout 5\n"
+    "idle timeout 120\n"
+    "body timeout 30\n"
+    "send timeout 45\n"
+    "upstream timeout 90\n"
     "listen on 127.0.0.1 port 8080\n"
     "listen on :: port 8443 tls certificate \"/etc/ghp/s.crt\" "
     "key \"/etc/ghp/s.key\"\n"
@@ -281,13 +291,18 @@ test_every_keyword(void)
 	CHECK_STR(c->state_dir, "/var/db/ghp2");
 	CHECK_STR(c->control_socket, "/run/ghp.sock");
 	CHECK(c->shutdown_timeout == 3600);
+	CHECK(c->timeout_header == 5);
+	CHECK(c->timeout_idle == 120);
+	CHECK(c->timeout_body == 30);
+	CHECK(c->timeout_send == 45);
+	CHECK(c->timeout_upstream == 90);
 
 	l = TAILQ_FIRST(&c->listeners);
 	CHECK_STR(l->addr, "127.0.0.1");
-	CHECK(l->port == 8080 && !l->tls && !l->proxy && l->line == 9);
+	CHECK(l->port == 8080 && !l->tls && !l->proxy && l->line == 14);
 	l = TAILQ_NEXT(l, entry);
 	CHECK_STR(l->addr, "::");
-	CHECK(l->port == 8443 && l->tls && !l->proxy && l->line == 10);
+	CHECK(l->port == 8443 && l->tls && !l->proxy && l->line == 15);
 	CHECK_STR(l->tls_cert, "/etc/ghp/s.crt");
 	CHECK_STR(l->tls_key, "/etc/ghp/s.key");
 	l = TAILQ_NEXT(l, entry);
@@ -632,8 +647,8 @@ test_errors_keywords(void)
 	fails(L "log foo \"/x\"\n",
 	    "t.conf:2: log: expected \"audit\" or \"access\", got \"foo\"");
 	fails(L "upstream gitlab \"https://x\"\n", "t.conf:2: upstream: "
-	    "expected \"api\", \"web\", \"codeload\" or \"copilot\", "
-	    "got \"gitlab\"");
+	    "expected \"api\", \"web\", \"codeload\", \"copilot\" or "
+	    "\"timeout\", got \"gitlab\"");
 	fails(L "user\n", "t.conf:2: user: expected a name, got end of line");
 	fails(L "user \"\"\n", "t.conf:2: user: empty name");
 	fails(L "keyholder user \"\"\n", "t.conf:2: keyholder user: empty name");
@@ -681,6 +696,14 @@ test_errors_numbers(void)
 	    "t.conf:2: shutdown timeout: 0 is out of range (1-3600)");
 	fails(L "shutdown timeout 3601\n",
 	    "t.conf:2: shutdown timeout: 3601 is out of range (1-3600)");
+	fails(L "upstream timeout 0\n",
+	    "t.conf:2: upstream timeout: 0 is out of range (1-3600)");
+	fails(L "send timeout 3601\n",
+	    "t.conf:2: send timeout: 3601 is out of range (1-3600)");
+	fails(L "idle timeout 1\nidle timeout 2\n",
+	    "t.conf:3: idle timeout already set at line 2");
+	fails(L "header\n",
+	    "t.conf:2: header: expected \"timeout\", got end of line");
 	fails("listen on ::1 port 0\n",
 	    "t.conf:1: port: 0 is out of range (1-65535)");
 	fails("listen on ::1 port 65536\n",
