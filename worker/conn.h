@@ -43,9 +43,12 @@ struct conn {
 
 /* request.c calls these. */
 void	conn_request_done(struct conn *);
-/* A complete error answer in GitHub's JSON shape; ends the request. */
-void	conn_error(struct conn *, int status, const char *message,
-	    const char *extra_headers);
+/*
+ * An error answer in GitHub's JSON shape (head_only: for HEAD, without
+ * the body); returns the body bytes written.
+ */
+size_t	conn_error(struct conn *, int status, const char *message,
+	    const char *extra_headers, int head_only);
 const char *http_reason(int status);
 
 /* server.c calls these. */
@@ -55,6 +58,8 @@ void	request_readable(struct request *);
 void	request_writable(struct request *);
 /* Has the whole request body been read (the client now only waits)? */
 int	request_body_read(const struct request *);
+/* A head refused before it was parsed: its access record and count. */
+void	request_refused(struct conn *, int status, size_t size);
 /* The client went away: drop everything, no callback to the conn. */
 void	request_abort(struct request *);
 

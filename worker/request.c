@@ -133,7 +133,8 @@ request_record(uint16_t type, json_t *o)
 {
 	char *s;
 
-	if ((s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII)) != NULL) {
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
+	    JSON_REAL_PRECISION(16))) != NULL) {
 		chan_send(req_master, type, 0, 0, -1, s, strlen(s));
 		free(s);
 	}
@@ -207,6 +208,24 @@ request_access(struct request *r)
 	request_record(MSG_ACCESS, o);
 }
 
+void
+request_refused(struct conn *c, int status, size_t size)
+{
+	struct timespec ts;
+	json_t *o;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	o = json_pack("{s:s, s:f, s:s, s:s, s:{s:s, s:i}, s:i, s:I, s:i}",
+	    "level", "info", "ts", (double)ts.tv_sec + ts.tv_nsec / 1e9,
+	    "logger", "http.log.access", "msg", "refused request head",
+	    "request", "remote_ip", c->remote_ip, "remote_port",
+	    (int)c->remote_port, "bytes_read", 0, "size", (json_int_t)size,
+	    "status", status);
+	if (o != NULL)
+		request_record(MSG_ACCESS, o);
+	metrics_request("other", "none", status);
+}
+
 /* The request is over on our side: tell the connection. */
 static void
 request_finish(struct request *r)
@@ -230,7 +249,8 @@ request_fail(struct request *r, int status, const char *message,
 	r->status = status;
 	if (!r->body_done)
 		r->conn->close_after = 1;
-	conn_error(r->conn, status, message, extra);
+	r->bytes_out = conn_error(r->conn, status, message, extra,
+	    strcmp(r->method, "HEAD") == 0);
 	request_finish(r);
 }
 
@@ -558,6 +578,7 @@ request_resolved(const struct tentry *e, void *arg)
 	if (e->status != RESOLVE_OK) {
 		if (e->status == RESOLVE_ERROR ||
 		    e->status < 0 || e->status > RESOLVE_ERROR) {
+			r->decision = "deny";
 			request_audit(r, "deny", "token resolution failed", 503);
 			request_fail(r, 503, "ghp cannot check tokens right now",
 			    "Retry-After: 5\r\n");

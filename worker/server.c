@@ -238,32 +238,36 @@ conn_linger(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-static void
-conn_json_body(struct evbuffer *out, const char *message)
+static size_t
+conn_json_body(struct evbuffer *out, const char *message, int head_only)
 {
 	json_t *o;
 	char *s;
+	size_t n;
 
 	o = json_pack("{s:s, s:s}", "message", message, "documentation_url",
 	    "https://docs.github.com/rest");
-	s = json_dumps(o, JSON_COMPACT);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
+	n = s != NULL ? strlen(s) + 1 : 0;
 	evbuffer_add_printf(out, "Content-Type: application/json; "
-	    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s\n",
-	    s ? strlen(s) + 1 : 0, s ? s : "");
+	    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n", n);
+	if (!head_only && s != NULL)
+		evbuffer_add_printf(out, "%s\n", s);
 	free(s);
+	return head_only ? 0 : n;
 }
 
-void
+size_t
 conn_error(struct conn *c, int status, const char *message,
-    const char *extra_headers)
+    const char *extra_headers, int head_only)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%s%s", status,
 	    http_reason(status), extra_headers ? extra_headers : "",
 	    c->close_after ? "Connection: close\r\n" : "");
-	conn_json_body(out, message);
+	return conn_json_body(out, message, head_only);
 }
 
 static void	conn_next(struct conn *);
@@ -308,7 +312,7 @@ static void
 conn_refuse(struct conn *c, int status, const char *why)
 {
 	c->close_after = 1;
-	conn_error(c, status, why, NULL);
+	request_refused(c, status, conn_error(c, status, why, NULL, 0));
 	conn_request_done(c);
 }
 
