@@ -87,12 +87,33 @@ struct request {
 static const struct config	*req_conf;
 static struct chan		*req_master;
 static uint64_t			 req_seq;
+static char			 req_api_host[256];	/* of "upstream api" */
+
+/* The host name of "upstream api", without port or brackets. */
+static void
+request_api_host(const char *url)
+{
+	const char *p, *end;
+	struct http_str host;
+
+	req_api_host[0] = '\0';
+	if ((p = strstr(url, "://")) == NULL)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/");
+	if (http_split_authority(p, (size_t)(end - p), &host, NULL,
+	    NULL) == -1 || host.len >= sizeof(req_api_host))
+		return;
+	memcpy(req_api_host, host.p, host.len);
+	req_api_host[host.len] = '\0';
+}
 
 void
 request_init(const struct config *conf, struct chan *master)
 {
 	req_conf = conf;
 	req_master = master;
+	request_api_host(conf->upstream[UPSTREAM_API]);
 }
 
 static void
@@ -739,18 +760,25 @@ request_host_is(const struct http_str *host, const char *name)
 	return http_str_ieq(&h, name);
 }
 
-/* API traffic: GitHub's API host, or "/api/v3/..." on any other name. */
+/*
+ * API traffic: GitHub's API host, or "/api/v3/..." and "/api/graphql"
+ * on any other name.  On the host of "upstream api" (a GitHub Enterprise
+ * server, say) both forms are API traffic.
+ */
 static const char *
 request_route(struct request *r, const char *target)
 {
 	const struct http_head *h = &r->p.head;
 	const struct http_str *host = h->form == HTTP_FORM_ABSOLUTE ?
 	    &h->authority : &h->host_header;
+	int api_host;
 
 	if (request_host_is(host, "api.github.com")) {
 		r->route = ROUTE_API;
 		return target;
 	}
+	api_host = req_api_host[0] != '\0' &&
+	    request_host_is(host, req_api_host);
 	if (request_host_is(host, "github.com") ||
 	    request_host_is(host, "codeload.github.com")) {
 		r->route = ROUTE_OTHER;
@@ -765,7 +793,7 @@ request_route(struct request *r, const char *target)
 		r->route = ROUTE_API;
 		return target + 4;
 	}
-	r->route = ROUTE_OTHER;
+	r->route = api_host ? ROUTE_API : ROUTE_OTHER;
 	return target;
 }
 

@@ -74,6 +74,19 @@ class ForwardTest(ProxyCase):
         rec = self.check_forwarded_once("/repos/acme/widgets")
         self.assertEqual(rec["target"], "/repos/acme/widgets")
 
+    def test_get_repository_by_the_upstream_api_host(self):
+        """The host of "upstream api" (here the fake's, 127.0.0.1) is
+        API traffic too, with or without the /api/v3 prefix, as a
+        GitHub Enterprise server's own name would be."""
+        for path in ("/repos/acme/widgets", "/api/v3/repos/acme/widgets"):
+            with self.subTest(path=path):
+                self.g.fake.clear()
+                r = self.g.api("GET", path, self.tok,
+                               host="127.0.0.1:%d" % self.g.port)
+                self.assertEqual(r.status, 200, r)
+                rec = self.check_forwarded_once("/repos/acme/widgets")
+                self.assertEqual(rec["target"], "/repos/acme/widgets")
+
     def test_query_string_and_link_header_pass(self):
         r = self.g.api("GET", "/repos/acme/widgets/issues?state=all&"
                        "per_page=2&page=2", self.tok)
