@@ -218,9 +218,35 @@ format_time(char *buf, size_t len, const json_t *v)
 	strftime(buf, len, "%Y-%m-%dT%H:%MZ", gmtime(&t));
 }
 
+/* Columns a UTF-8 string takes ("…" is three bytes, one column). */
+static int
+utf8_columns(const char *s)
+{
+	int n = 0;
+
+	for (; s != NULL && *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static const char *
+token_state(const json_t *t)
+{
+	const json_t *exp = json_object_get(t, "expires");
+
+	if (json_is_integer(json_object_get(t, "revoked")))
+		return "revoked";
+	if (json_is_integer(exp) && json_integer_value(exp) != 0 &&
+	    json_integer_value(exp) <= (json_int_t)time(NULL))
+		return "expired";
+	return "active";
+}
+
 static void
 token_print_list(const char *text)
 {
+	const char *prefix;
 	json_t *list, *t, *v;
 	char exp[32], repos[256], perms[256];
 	const char *k;
@@ -243,13 +269,14 @@ token_print_list(const char *text)
 			n += (size_t)snprintf(perms + n, n < sizeof(perms) ?
 			    sizeof(perms) - n : 0, "%s%s:%s", n ? "," : "", k,
 			    json_string_value(v));
-		printf("%-5lld %-13s %-12s %-6s %-8s %-17s %s %s\n",
+		prefix = json_string_value(json_object_get(t, "prefix"));
+		printf("%-5lld %s%*s %-12s %-6s %-8s %-17s %s %s\n",
 		    (long long)json_integer_value(json_object_get(t, "id")),
-		    json_string_value(json_object_get(t, "prefix")),
+		    prefix ? prefix : "", utf8_columns(prefix) < 13 ?
+		    13 - utf8_columns(prefix) : 0, "",
 		    json_string_value(json_object_get(t, "owner")),
 		    json_string_value(json_object_get(t, "type")),
-		    json_is_integer(json_object_get(t, "revoked")) ?
-		    "revoked" : "active", exp, repos, perms);
+		    token_state(t), exp, repos, perms);
 	}
 	json_decref(list);
 }

@@ -179,6 +179,19 @@ class TokenTest(CtlCase):
         self.assertNotIn(tok[8:], out)
         self.assertIn(tid, self.listing("--owner", "alice"))
         self.assertNotIn(tid, self.listing("--owner", "nobody-here"))
+        # Columns line up under the header ("…" is one column).
+        self.assertEqual(lines[0].index("OWNER"), row[0].index("alice"))
+        self.assertEqual(lines[0].index("REPOS"),
+                         row[0].index("acme/gadgets"))
+
+    def test_list_shows_an_expired_token_as_expired(self):
+        _, tid = self.g.new_token("alice", "acme/gadgets", "issues:read",
+                                  "--ttl", "1")
+        time.sleep(1.1)
+        rc, out, err = self.g.ctl("token", "list")
+        self.assertEqual(rc, 0, err)
+        row = [l for l in out.splitlines() if l.split()[0] == str(tid)]
+        self.assertEqual(row[0].split()[4], "expired", out)
 
     def test_revoke(self):
         tok, tid = self.g.new_token()
