@@ -293,6 +293,11 @@ master_reload(char *err, size_t errlen)
 	    != 0)
 		log_warnx("reload: a new state directory, control socket or "
 		    "keyholder user takes effect when ghp is restarted");
+	if (strcmp(conf->metrics_addr ? conf->metrics_addr : "",
+	    master->conf->metrics_addr ? master->conf->metrics_addr : "") !=
+	    0 || conf->metrics_port != master->conf->metrics_port)
+		log_warnx("reload: a new metrics listener takes effect when "
+		    "ghp is restarted");
 	if (open_logs(conf, err, errlen) == -1)
 		log_warnx("reload: %s", err);
 	free(master->worker_acct.name);
