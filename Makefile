@@ -102,7 +102,7 @@ JWT_SRC = keyholder/jwt.c
 build/unit/test_jwt build/unit-asan/test_jwt: UNIT_LINK += $(JWT_SRC)
 build/unit/test_jwt build/unit-asan/test_jwt: $(JWT_SRC)
 
-HTTP_SRC = worker/http.c
+HTTP_SRC = worker/http.c worker/http_chunked.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
 build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)
 
