@@ -12,7 +12,7 @@ libsodium:libsodium-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev
 libseccomp:libseccomp-dev openssl:libssl-dev sqlite3:libsqlite3-dev"
 # command -> Debian package
 tools="cc:gcc make:make pkg-config:pkg-config clang:clang mandoc:mandoc
-python3:python3 git:git curl:curl"
+python3:python3 git:git curl:curl openssl:openssl"
 
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"
