@@ -1,33 +1,21 @@
 /*
  * upstream.c: see upstream.h.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <netdb.h>
-
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <openssl/rand.h>
-#include <openssl/crypto.h>
 
+#include "curlev.h"
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
 
-#define UPSTREAM_CA_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
-#define UPSTREAM_CA_MAX		(4 * 1024 * 1024)
 #define UPSTREAM_BUFFER		(64 * 1024)
-#define UPSTREAM_CONNECT_MS	10000
-#define UPSTREAM_MAXCONNECTS	64
 
 struct upstream_xfer {
 	CURL			*easy;
@@ -46,209 +34,22 @@ struct upstream_xfer {
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
-struct sock_ev {
-	struct event	*ev;
-	curl_socket_t	 fd;
-};
-
-static int		 up_stall_s;	/* "upstream timeout" */
-static CURLM			*multi;
-static struct event_base	*up_base;
-static struct event		*up_timer;
-static struct curl_blob		 ca_blob;
-static struct curl_slist	*resolve_list;
+static int			 up_stall_s;	/* "upstream timeout" */
 static int			 ntransfers;
-static int			 usable[UPSTREAM_MAX];	/* has an address */
 
-static void	upstream_check_done(void);
-
-/* Read the CA bundle now: the sandbox will not let us later. */
-static void
-upstream_load_ca(void)
-{
-	char *buf;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
-
-	if ((fd = open(UPSTREAM_CA_BUNDLE, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("%s (https upstreams will fail)", UPSTREAM_CA_BUNDLE);
-		return;
-	}
-	buf = xcalloc(1, UPSTREAM_CA_MAX);
-	while (len < UPSTREAM_CA_MAX &&
-	    (n = read(fd, buf + len, UPSTREAM_CA_MAX - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	ca_blob.data = buf;
-	ca_blob.len = len;
-	ca_blob.flags = CURL_BLOB_NOCOPY;
-}
-
-/*
- * The upstream hosts' addresses, resolved now (a sandboxed worker cannot
- * reach a resolver) and handed to libcurl as CURLOPT_RESOLVE entries.
- */
-static void
-upstream_resolve(const struct config *conf)
-{
-	struct addrinfo hints, *res, *ai;
-	char host[256], port[8], addr[INET6_ADDRSTRLEN + 2], *entry;
-	const char *u, *h, *end;
-	int i;
-
-	for (i = 0; i < UPSTREAM_MAX; i++) {
-		u = conf->upstream[i];
-		if (u == NULL || (h = strstr(u, "://")) == NULL)
-			continue;
-		h += 3;
-		end = h + strcspn(h, ":/");
-		if ((size_t)(end - h) >= sizeof(host))
-			continue;
-		memcpy(host, h, (size_t)(end - h));
-		host[end - h] = '\0';
-		if (*end == ':')
-			(void)snprintf(port, sizeof(port), "%.*s",
-			    (int)strcspn(end + 1, "/"), end + 1);
-		else
-			(void)snprintf(port, sizeof(port), "%s",
-			    strncmp(u, "https", 5) == 0 ? "443" : "80");
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
-		if (getaddrinfo(host, port, &hints, &res) == 0) {
-			/* An address already: nothing for libcurl to resolve. */
-			freeaddrinfo(res);
-			usable[i] = 1;
-			continue;
-		}
-		hints.ai_flags = AI_NUMERICSERV;
-		if (getaddrinfo(host, port, &hints, &res) != 0) {
-			log_warnx("upstream %s: cannot resolve %s; requests "
-			    "for it will fail until the worker restarts",
-			    config_upstream_name(i), host);
-			continue;
-		}
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
-			    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-				continue;
-			xasprintf(&entry, "%s:%s:%s%s%s", host, port,
-			    ai->ai_family == AF_INET6 ? "[" : "", addr,
-			    ai->ai_family == AF_INET6 ? "]" : "");
-			resolve_list = curl_slist_append(resolve_list, entry);
-			free(entry);
-			usable[i] = 1;
-			break;	/* libcurl takes one entry per host:port */
-		}
-		freeaddrinfo(res);
-	}
-}
-
-static void
-upstream_sock_cb(int fd, short what, void *arg)
-{
-	int running, flags = 0;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(multi, fd, flags, &running);
-	upstream_check_done();
-}
-
-static int
-upstream_socket(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
-{
-	struct sock_ev *se = socketp;
-	short kind = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (se != NULL) {
-			event_free(se->ev);
-			free(se);
-			curl_multi_assign(multi, s, NULL);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (se == NULL) {
-		se = xcalloc(1, sizeof(*se));
-		se->fd = s;
-		curl_multi_assign(multi, s, se);
-	} else
-		event_free(se->ev);
-	se->ev = event_new(up_base, s, kind, upstream_sock_cb, NULL);
-	event_add(se->ev, NULL);
-	return 0;
-}
-
-static void
-upstream_timer_cb(int fd, short what, void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upstream_check_done();
-}
-
-static int
-upstream_timer(CURLM *m, long timeout_ms, void *userp)
-{
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(up_timer);
-		return 0;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(up_timer, &tv);
-	return 0;
-}
-
-/*
- * OpenSSL seeds its generators on first use and may open /dev/urandom
- * to do it: do that now, while files can still be opened.
- */
-static void
-upstream_seed(void)
-{
-	unsigned char b[32];
-
-	if (RAND_bytes(b, sizeof(b)) != 1 ||
-	    RAND_priv_bytes(b, sizeof(b)) != 1)
-		fatalx("openssl: cannot seed its random generators");
-	OPENSSL_cleanse(b, sizeof(b));
-}
+static void	upstream_done(CURL *, CURLcode);
 
 void
 upstream_init(struct event_base *base, const struct config *conf)
 {
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		fatalx("curl_global_init");
-	up_base = base;
 	up_stall_s = conf->timeout_upstream;
-	if ((multi = curl_multi_init()) == NULL)
-		fatalx("curl_multi_init");
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, upstream_socket);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, upstream_timer);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAXCONNECTS);
-	up_timer = evtimer_new(base, upstream_timer_cb, NULL);
-	upstream_seed();
-	upstream_load_ca();
-	upstream_resolve(conf);
+	curlev_init(base, conf, upstream_done);
 }
 
 int
 upstream_usable(enum upstream_kind k)
 {
-	return usable[k];
+	return curlev_usable(k);
 }
 
 long
@@ -394,15 +195,10 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 {
 	CURL *e = x->easy;
 
+	curlev_prepare(e);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)UPSTREAM_CONNECT_MS);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* An upstream silent this long is given up on: 504 before a head. */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)up_stall_s);
@@ -414,11 +210,6 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	if (ca_blob.data != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca_blob);
-	if (resolve_list != NULL)
-		curl_easy_setopt(e, CURLOPT_RESOLVE, resolve_list);
 }
 
 struct upstream_xfer *
@@ -441,8 +232,7 @@ upstream_start(const char *url, const char *method,
 	x->started = monotime_ms();
 	upstream_setopts(x, url);
 	upstream_set_method(x, method, body_len);
-	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK)
-		fatalx("curl_multi_add_handle");
+	curlev_add(x->easy);
 	ntransfers++;
 	return x;
 }
@@ -450,7 +240,7 @@ upstream_start(const char *url, const char *method,
 static void
 upstream_free(struct upstream_xfer *x)
 {
-	curl_multi_remove_handle(multi, x->easy);
+	curlev_remove(x->easy);
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
 	evbuffer_free(x->resp_headers);
@@ -472,7 +262,7 @@ upstream_resume_recv(struct upstream_xfer *x)
 	x->recv_paused = 0;
 	curl_easy_pause(x->easy, x->send_paused ? CURLPAUSE_SEND :
 	    CURLPAUSE_CONT);
-	upstream_check_done();
+	curlev_check();
 }
 
 void
@@ -483,7 +273,7 @@ upstream_resume_send(struct upstream_xfer *x)
 	x->send_paused = 0;
 	curl_easy_pause(x->easy, x->recv_paused ? CURLPAUSE_RECV :
 	    CURLPAUSE_CONT);
-	upstream_check_done();
+	curlev_check();
 }
 
 static void
@@ -506,16 +296,10 @@ upstream_finish(struct upstream_xfer *x, CURLcode rc)
 }
 
 static void
-upstream_check_done(void)
+upstream_done(CURL *easy, CURLcode rc)
 {
 	struct upstream_xfer *x;
-	CURLMsg *m;
-	int left;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
-		upstream_finish(x, m->data.result);
-	}
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &x);
+	upstream_finish(x, rc);
 }

@@ -1,0 +1,39 @@
+/*
+ * curlev.h: libcurl's multi interface driven by a process's libevent
+ * loop (curl_multi_socket_action), for processes in a sandbox.
+ *
+ * One per process.  curlev_init() does, before the sandbox closes,
+ * everything libcurl would otherwise do later from the file system or
+ * the network: it reads the CA bundle, looks up the addresses of the
+ * configured upstream hosts (handed to libcurl as CURLOPT_RESOLVE
+ * entries) and seeds OpenSSL's generators.  A transfer whose upstream
+ * could not be looked up must not be started (curlev_usable()).
+ *
+ * The caller owns its easy handles: curlev_prepare() sets what every
+ * transfer needs (CA, addresses, protocols, HTTP/1.1, no signals),
+ * curlev_add() starts one, and done() is called once per finished
+ * transfer with libcurl's result; the caller then removes it with
+ * curlev_remove() and cleans it up.
+ */
+#ifndef GHP_CURLEV_H
+#define GHP_CURLEV_H
+
+#include <curl/curl.h>
+
+#include "config.h"
+
+struct event_base;
+
+typedef void	(*curlev_done_cb)(CURL *, CURLcode);
+
+void	curlev_init(struct event_base *, const struct config *,
+	    curlev_done_cb);
+/* 0 when the upstream's host could not be looked up at start. */
+int	curlev_usable(enum upstream_kind);
+void	curlev_prepare(CURL *);
+void	curlev_add(CURL *);
+void	curlev_remove(CURL *);
+/* Call after curl_easy_pause(): collects transfers that finished. */
+void	curlev_check(void);
+
+#endif /* GHP_CURLEV_H */
