@@ -300,3 +300,39 @@ config_free(struct config *c)
 	free(c->metrics_addr);
 	free(c);
 }
+
+static int
+config_str_equal(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL &&
+	    strcmp(a, b) == 0);
+}
+
+static int
+config_app_equal(const struct app_conf *a, const struct app_conf *b)
+{
+	const struct app_installation *x, *y;
+
+	if (a->id != b->id || strcmp(a->name, b->name) != 0 ||
+	    strcmp(a->private_key, b->private_key) != 0)
+		return 0;
+	for (x = TAILQ_FIRST(&a->installations),
+	    y = TAILQ_FIRST(&b->installations); x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (x->id != y->id || !config_str_equal(x->owner, y->owner))
+			return 0;
+	return x == NULL && y == NULL;
+}
+
+int
+config_apps_equal(const struct config *a, const struct config *b)
+{
+	const struct app_conf *x, *y;
+
+	for (x = TAILQ_FIRST(&a->apps), y = TAILQ_FIRST(&b->apps);
+	    x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (!config_app_equal(x, y))
+			return 0;
+	return x == NULL && y == NULL;
+}

@@ -116,6 +116,8 @@ void		 config_set_error_cb(config_error_cb, void *);
 int		 config_define(const char *assignment);	/* "name=value" */
 void		 config_clear_defines(void);
 struct config	*config_load(const char *path);
+/* Do two configs name the same apps, keys and installations? */
+int		 config_apps_equal(const struct config *, const struct config *);
 struct config	*config_parse_buffer(const char *name, const char *buf,
 		    size_t len, int allow_include);
 void		 config_free(struct config *);

@@ -41,6 +41,8 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_KH_CTL] =		T("kh-ctl", MP_TEXT, 0, 0),
 	[MSG_KH_CTL_ANSWER] =	T("kh-ctl-answer", MP_FIXED_TEXT,
 				    sizeof(struct msg_ctl_end), 0),
+	[MSG_KH_RATELIMIT] =	T("kh-ratelimit", MP_FIXED,
+				    sizeof(struct msg_kh_ratelimit), 0),
 	[MSG_CTL_HELLO] =	T("ctl-hello", MP_FIXED,
 				    sizeof(struct msg_ctl_hello), 0),
 	[MSG_CTL_STATUS] =	T("ctl-status", MP_NONE, 0, 0),

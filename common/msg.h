@@ -88,6 +88,8 @@ enum msg_type {
 	MSG_KH_CTL,
 	/* keyholder -> master: its answer, struct msg_ctl_end + text */
 	MSG_KH_CTL_ANSWER,
+	/* worker -> keyholder: struct msg_kh_ratelimit */
+	MSG_KH_RATELIMIT,
 	/*
 	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
 	 * and a ghp of different versions still understand each other's
@@ -147,8 +149,11 @@ struct msg_keyholder_ready {
 
 /*
  * MSG_KH_RESOLVED: this struct, then scope_len bytes of JSON (owner,
- * repos, perms, session), then cred_len bytes of the GitHub credential.
- * The worker zeroes the credential when it drops it.
+ * repos, perms, session; for an agent's token also the App id "app" and
+ * "installation" its credential came from), then cred_len bytes of the
+ * GitHub credential.  With RESOLVE_MINT_FAILED the JSON also has
+ * "error": why, and there is no credential.  The worker zeroes the credential
+ * when it drops it.
  */
 struct msg_kh_resolved {
 	int32_t		status;		/* enum resolve_status */
@@ -165,11 +170,25 @@ enum resolve_status {
 	RESOLVE_EXPIRED,
 	RESOLVE_REVOKED,
 	RESOLVE_NO_CREDENTIAL,	/* owner has no stored credential */
-	RESOLVE_ERROR		/* storage or crypto failure */
+	RESOLVE_ERROR,		/* storage or crypto failure */
+	RESOLVE_MINT_FAILED	/* no App token: the JSON says why */
 };
 
 struct msg_kh_revoke {
 	uint8_t		hash[32];
+};
+
+/*
+ * MSG_KH_RATELIMIT: what a worker saw in GitHub's answer to a request
+ * made with an installation's token.
+ */
+struct msg_kh_ratelimit {
+	uint64_t	app_id;
+	uint64_t	installation;
+	int64_t		remaining;	/* X-RateLimit-Remaining, -1: absent */
+	int64_t		reset;		/* X-RateLimit-Reset, 0: absent */
+	int32_t		exhausted;	/* 1: a rate-limit refusal */
+	int32_t		pad;
 };
 
 struct msg_ctl_hello {

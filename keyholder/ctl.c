@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -144,6 +145,25 @@ check_scope(json_t *repos, json_t *perms)
 	return NULL;
 }
 
+/* Are all of these "owner/repo"s in one account (GitHub logins: no case)? */
+static int
+one_account(json_t *repos)
+{
+	const char *first = NULL, *r;
+	size_t i, n = 0;
+	json_t *v;
+
+	json_array_foreach(repos, i, v) {
+		r = json_string_value(v);
+		if (first == NULL) {
+			first = r;
+			n = (size_t)(strchr(r, '/') - r);
+		} else if (strncasecmp(first, r, n + 1) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* The new token, sealed to ghpctl's one-time key. */
 static char *
 seal_token(const char *token, const char *reply_key_b64)
@@ -198,6 +218,13 @@ ctl_token_create(uint32_t client, json_t *req)
 	}
 	if (ttl < 0 || ttl > 10LL * 365 * 86400) {
 		kh_ctl_answer(client, 1, "ttl: from 0 (no expiry) to 10 years");
+		return;
+	}
+	if (strcmp(type, "agent") == 0 &&
+	    !one_account(json_object_get(req, "repos"))) {
+		kh_ctl_answer(client, 1, "repos: an agent token's repositories "
+		    "must all be in one account (one App installation token "
+		    "covers one account)");
 		return;
 	}
 	if (strcmp(type, "user") == 0) {

@@ -17,17 +17,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
 #include <sodium.h>
 
+#include "app.h"
 #include "chan.h"
 #include "compat.h"
 #include "keyholder.h"
 #include "kh.h"
 #include "log.h"
+#include "mint.h"
 #include "msg.h"
 #include "util.h"
 
@@ -119,8 +122,8 @@ kh_load_keys(void)
 	log_info("created a new key pair in the state directory");
 }
 
-static struct kh_worker *
-kh_worker_find(uint32_t id)
+struct kh_worker *
+kh_worker_by_id(uint32_t id)
 {
 	struct kh_worker *kw;
 
@@ -128,6 +131,16 @@ kh_worker_find(uint32_t id)
 		if (kw->id == id)
 			return kw;
 	return NULL;
+}
+
+static void
+kh_ratelimit(const struct msg *m)
+{
+	struct msg_kh_ratelimit rl;
+
+	memcpy(&rl, m->data, sizeof(rl));
+	app_ratelimit(rl.app_id, rl.installation, (long)rl.remaining,
+	    rl.reset, rl.exhausted != 0, time(NULL));
 }
 
 static int
@@ -143,6 +156,9 @@ kh_worker_dispatch(struct chan *c, struct msg *m, void *arg)
 		return kh_resolve(kw, m);
 	case MSG_KH_REVOKE_ACK:
 		return kh_revoke_ack(kw, m);
+	case MSG_KH_RATELIMIT:
+		kh_ratelimit(m);
+		return 0;
 	default:
 		return -1;
 	}
@@ -164,7 +180,7 @@ kh_worker_add(uint32_t id, int fd)
 	struct kh_worker *kw;
 	char name[32];
 
-	if ((kw = kh_worker_find(id)) != NULL) {
+	if ((kw = kh_worker_by_id(id)) != NULL) {
 		/* A new channel for the same worker replaces the old one. */
 		TAILQ_REMOVE(&kh.workers, kw, entry);
 		kh_worker_gone(kw);
@@ -248,6 +264,10 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
 	json_object_seed(0);	/* before the chroot hides /dev/urandom */
+	/* App keys, the CA bundle, GitHub's address: all outside it too. */
+	if (app_load(conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	mint_init(kh.base, conf);
 	kh_enter_state_dir(conf, acct);
 	umask(077);
 	kh_load_keys();

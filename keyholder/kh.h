@@ -5,6 +5,9 @@
  * ctl.c        control commands relayed by the master (tokens,
  *              credentials), answered as JSON or text
  * resolve.c    token resolution for workers, revocation broadcast
+ * app.c        the GitHub Apps and their installations (app.h)
+ * mint.c       installation tokens, minted and cached (mint.h)
+ * jwt.c        the JWTs that mint them (jwt.h)
  * store*.c     storage (store.h)
  */
 #ifndef GHP_KH_H
@@ -40,6 +43,8 @@ struct keyholder {
 };
 
 extern struct keyholder kh;
+
+struct kh_worker *kh_worker_by_id(uint32_t);
 
 /* ctl.c: a command from the master; answers on kh.master. */
 void	kh_ctl(uint32_t client, const char *json, size_t len);

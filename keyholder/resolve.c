@@ -1,8 +1,10 @@
 /*
  * resolve.c: what workers ask of the keyholder: who a client token is,
- * and (for a user's token) the GitHub credential behind it; and the
- * revocation broadcast that makes a revoked token stop working in every
- * worker before ghpctl is told it is done.
+ * and the GitHub credential behind it: for a user's token the stored
+ * one, for an agent's an installation token minted for exactly its
+ * repositories and permissions (mint.h); and the revocation broadcast
+ * that makes a revoked token stop working in every worker before ghpctl
+ * is told it is done.
  *
  * A worker is identified by the channel the request came on; nothing in
  * the request says which worker it is.  The token arrives in full, is
@@ -16,10 +18,12 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "app.h"
 #include "chan.h"
 #include "compat.h"
 #include "kh.h"
 #include "log.h"
+#include "mint.h"
 #include "token.h"
 #include "util.h"
 
@@ -84,8 +88,13 @@ resolve_answer(struct kh_worker *kw, uint32_t reqid, int status,
 	sodium_memzero(buf, sizeof(r) + slen + credlen);
 }
 
+/*
+ * in: the installation an agent's credential came from, or NULL; why:
+ * why none could be minted, or NULL.
+ */
 static char *
-resolve_scope_json(const struct token_record *t)
+resolve_scope_json(const struct token_record *t, const struct kh_inst *in,
+    const char *why)
 {
 	json_t *o;
 	char *s;
@@ -98,6 +107,14 @@ resolve_scope_json(const struct token_record *t)
 		return NULL;
 	if (t->session != NULL)
 		json_object_set_new(o, "session", json_string(t->session));
+	if (in != NULL) {
+		json_object_set_new(o, "app", json_integer(
+		    (json_int_t)in->app->id));
+		json_object_set_new(o, "installation", json_integer(
+		    (json_int_t)in->id));
+	}
+	if (why != NULL)
+		json_object_set_new(o, "error", json_string(why));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -126,6 +143,136 @@ resolve_lookup(const struct msg *m, struct token_record *t)
 	return RESOLVE_OK;
 }
 
+/* --- agents' tokens: an installation token, minted --- */
+
+struct agent_wait {
+	uint32_t		 worker;
+	uint32_t		 reqid;
+	struct token_record	 t;
+	struct kh_inst		*inst;
+};
+
+/* The scope goes along: a request outside it is refused as such. */
+static void
+resolve_agent_fail(struct kh_worker *kw, uint32_t reqid,
+    const struct token_record *t, const char *why)
+{
+	char *s = resolve_scope_json(t, NULL, why);
+
+	resolve_answer(kw, reqid, s ? RESOLVE_MINT_FAILED : RESOLVE_ERROR, t,
+	    s, NULL, 0);
+	free(s);
+}
+
+static void
+resolve_agent_minted(void *arg, const char *token, size_t len,
+    int64_t expires, const char *why)
+{
+	struct agent_wait *aw = arg;
+	struct kh_worker *kw;
+	char *scope;
+
+	/* The worker may have gone (or been replaced) meanwhile. */
+	if ((kw = kh_worker_by_id(aw->worker)) == NULL)
+		goto out;
+	if (token == NULL)
+		resolve_agent_fail(kw, aw->reqid, &aw->t, why);
+	else if ((scope = resolve_scope_json(&aw->t, aw->inst, NULL)) == NULL)
+		resolve_answer(kw, aw->reqid, RESOLVE_ERROR, NULL, NULL, NULL,
+		    0);
+	else {
+		resolve_answer(kw, aw->reqid, RESOLVE_OK, &aw->t, scope,
+		    (const unsigned char *)token, len);
+		free(scope);
+	}
+out:
+	token_record_free(&aw->t);
+	free(aw);
+}
+
+/*
+ * What to mint for: the one account an agent's repositories are in, the
+ * repository names (NULL when "account/\*" asks for all of them) and the
+ * permissions, both as canonical JSON (so that equal scopes share a
+ * cached token).  NULL, or the reason it cannot be minted for.
+ */
+static const char *
+resolve_agent_scope(const struct token_record *t, char *account,
+    size_t accountlen, char **repos, char **perms)
+{
+	json_t *list, *names, *p, *v;
+	const char *r, *slash;
+	size_t i;
+	int all = 0;
+
+	*repos = *perms = NULL;
+	if ((list = json_loads(t->repos, 0, NULL)) == NULL ||
+	    (p = json_loads(t->perms, 0, NULL)) == NULL) {
+		json_decref(list);
+		return "the token's scope does not read";
+	}
+	names = json_array();
+	account[0] = '\0';
+	json_array_foreach(list, i, v) {
+		r = json_string_value(v);
+		if (r == NULL || (slash = strchr(r, '/')) == NULL ||
+		    (size_t)(slash - r) >= accountlen)
+			continue;
+		if (account[0] == '\0')
+			(void)snprintf(account, accountlen, "%.*s",
+			    (int)(slash - r), r);
+		else if (strncasecmp(account, r, (size_t)(slash - r)) != 0 ||
+		    account[slash - r] != '\0')
+			break;
+		if (strcmp(slash + 1, "*") == 0)
+			all = 1;
+		else
+			json_array_append_new(names, json_string(slash + 1));
+	}
+	if (i < json_array_size(list) || account[0] == '\0') {
+		json_decref(list);
+		json_decref(names);
+		json_decref(p);
+		return "an agent's repositories must all be in one account";
+	}
+	*repos = all ? NULL : json_dumps(names, JSON_COMPACT);
+	*perms = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(list);
+	json_decref(names);
+	json_decref(p);
+	return NULL;
+}
+
+/* Takes t (frees it, now or when the mint answers). */
+static void
+resolve_agent(struct kh_worker *kw, uint32_t reqid, struct token_record *t)
+{
+	struct agent_wait *aw;
+	char account[64], *repos, *perms, why[160];
+	const char *bad;
+
+	if ((bad = resolve_agent_scope(t, account, sizeof(account), &repos,
+	    &perms)) != NULL) {
+		resolve_agent_fail(kw, reqid, t, bad);
+		token_record_free(t);
+		return;
+	}
+	aw = xcalloc(1, sizeof(*aw));
+	aw->worker = kw->id;
+	aw->reqid = reqid;
+	aw->t = *t;
+	if ((aw->inst = app_choose(account, time(NULL))) == NULL) {
+		(void)snprintf(why, sizeof(why), "no GitHub App installation "
+		    "is configured for %s", account);
+		resolve_agent_fail(kw, reqid, &aw->t, why);
+		token_record_free(&aw->t);
+		free(aw);
+	} else
+		mint_get(aw->inst, repos, perms, resolve_agent_minted, aw);
+	free(repos);
+	free(perms);
+}
+
 int
 kh_resolve(struct kh_worker *kw, const struct msg *m)
 {
@@ -152,7 +299,12 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 		}
 		free(sealed);
 	}
-	if (status == RESOLVE_OK && (scope = resolve_scope_json(&t)) == NULL)
+	if (status == RESOLVE_OK && t.type == TOKEN_AGENT) {
+		resolve_agent(kw, m->hdr.reqid, &t);	/* takes t */
+		return 0;
+	}
+	if (status == RESOLVE_OK && (scope = resolve_scope_json(&t,
+	    NULL, NULL)) == NULL)
 		status = RESOLVE_ERROR;
 	resolve_answer(kw, m->hdr.reqid, status, status == RESOLVE_OK ? &t :
 	    NULL, status == RESOLVE_OK ? scope : NULL, cred,

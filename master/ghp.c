@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "jwt.h"
 #include "log.h"
 #include "tls.h"
 #include "master.h"
@@ -229,6 +230,26 @@ prepare_tls(const struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/* Apps: their private keys must load (the keyholder reads them). */
+static int
+prepare_apps(const struct config *conf, char *err, size_t errlen)
+{
+	const struct app_conf *ac;
+	char why[512];
+	EVP_PKEY *key;
+
+	TAILQ_FOREACH(ac, &conf->apps, entry) {
+		if ((key = jwt_load_key(ac->private_key, why,
+		    sizeof(why))) == NULL) {
+			(void)snprintf(err, errlen, "app \"%s\": %s",
+			    ac->name, why);
+			return -1;
+		}
+		EVP_PKEY_free(key);
+	}
+	return 0;
+}
+
 /* Everything a config needs from the system, checked before it is used. */
 static int
 prepare(const struct config *conf, struct priv_account *wacct,
@@ -249,6 +270,7 @@ prepare(const struct config *conf, struct priv_account *wacct,
 		wacct->gid = kacct->gid = getegid();
 	}
 	if (prepare_tls(conf, err, errlen) == -1 ||
+	    prepare_apps(conf, err, errlen) == -1 ||
 	    prepare_chroot(conf, err, errlen) == -1 ||
 	    prepare_state_dir(conf, kacct->uid, kacct->gid, err, errlen) == -1) {
 		free(wacct->name);
@@ -298,6 +320,9 @@ master_reload(char *err, size_t errlen)
 	    0 || conf->metrics_port != master->conf->metrics_port)
 		log_warnx("reload: a new metrics listener takes effect when "
 		    "ghp is restarted");
+	if (!config_apps_equal(conf, master->conf))
+		log_warnx("reload: changed apps take effect when ghp is "
+		    "restarted (the keyholder holds their keys)");
 	if (open_logs(conf, err, errlen) == -1)
 		log_warnx("reload: %s", err);
 	free(master->worker_acct.name);

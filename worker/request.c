@@ -63,6 +63,8 @@ struct request {
 	char			 prefix[TOKEN_DISPLAY_LEN + 1];
 	char			 session[65];
 	int64_t			 token_id;
+	uint64_t		 app_id;	/* an agent's installation */
+	uint64_t		 inst_id;
 	struct scope_result	 sr;
 	/* the body, client to upstream */
 	enum body_mode		 body;
@@ -388,6 +390,12 @@ request_on_head(void *arg, int status, struct evbuffer *headers,
 	if (upstream_ratelimit(r->xfer) >= 0)
 		metrics_ratelimit(r->owner[0] ? r->owner : "(not ghp's)",
 		    upstream_ratelimit(r->xfer));
+	if (r->inst_id != 0)
+		tcache_ratelimit(r->app_id, r->inst_id,
+		    upstream_ratelimit(r->xfer),
+		    upstream_ratelimit_reset(r->xfer),
+		    (status == 403 || status == 429) &&
+		    upstream_ratelimit(r->xfer) == 0);
 	r->no_body = strcmp(r->method, "HEAD") == 0 || status == 204 ||
 	    status == 304 || (status >= 100 && status < 200);
 	if (!r->no_body && content_length < 0) {
@@ -596,9 +604,9 @@ request_resolved(const struct tentry *e, void *arg)
 	r->waiter = NULL;
 	sodium_memzero(r->token, sizeof(r->token));
 	metrics_stage(STAGE_TOKEN, monotime_us() - r->t_us);
-	if (e->status != RESOLVE_OK) {
+	if (e->status != RESOLVE_OK && e->status != RESOLVE_MINT_FAILED) {
 		if (e->status == RESOLVE_ERROR ||
-		    e->status < 0 || e->status > RESOLVE_ERROR) {
+		    e->status < 0 || e->status > RESOLVE_MINT_FAILED) {
 			r->decision = "deny";
 			request_audit(r, "deny", "token resolution failed", 503);
 			request_fail(r, 503, "ghp cannot check tokens right now",
@@ -619,10 +627,17 @@ request_resolved(const struct tentry *e, void *arg)
 		return;
 	}
 	metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
-	if (e->type == TOKEN_AGENT && e->credlen == 0) {
-		request_deny(r, 503, "ghp cannot mint GitHub App tokens yet");
+	if (e->status == RESOLVE_MINT_FAILED || e->credlen == 0) {
+		(void)snprintf(msg, sizeof(msg), "ghp could not get a GitHub "
+		    "App token for this request: %s", e->why);
+		r->status = 502;
+		r->decision = "deny";
+		request_audit(r, "deny", msg, 502);
+		request_fail(r, 502, msg, NULL);
 		return;
 	}
+	r->app_id = e->app_id;
+	r->inst_id = e->inst_id;
 	request_forward(r, e->cred, e->credlen);
 }
 

@@ -229,6 +229,9 @@ tcache_fill_scope(struct tentry *e, const char *text, size_t len)
 	(void)snprintf(e->prefix, sizeof(e->prefix), "%s", s ? s : "");
 	s = json_string_value(json_object_get(o, "session"));
 	(void)snprintf(e->session, sizeof(e->session), "%s", s ? s : "");
+	e->app_id = (uint64_t)json_integer_value(json_object_get(o, "app"));
+	e->inst_id = (uint64_t)json_integer_value(json_object_get(o,
+	    "installation"));
 	scope_init(&e->scope, e->type == TOKEN_AGENT ? SCOPE_TOKEN_AGENT :
 	    SCOPE_TOKEN_USER, NULL);
 	json_array_foreach(json_object_get(o, "repos"), i, v)
@@ -247,6 +250,20 @@ out:
 }
 
 static int
+tcache_fill_why(struct tentry *e, const char *p, size_t len)
+{
+	json_t *o;
+	const char *s;
+
+	if ((o = json_loadb(p, len, 0, NULL)) == NULL)
+		return -1;
+	s = json_string_value(json_object_get(o, "error"));
+	(void)snprintf(e->why, sizeof(e->why), "%s", s ? s : "unknown");
+	json_decref(o);
+	return 0;
+}
+
+static int
 tcache_fill(struct tentry *e, const struct msg *m)
 {
 	struct msg_kh_resolved r;
@@ -258,7 +275,7 @@ tcache_fill(struct tentry *e, const struct msg *m)
 	if ((size_t)r.scope_len + r.cred_len != m->len - sizeof(r))
 		return -1;
 	e->status = r.status;
-	if (r.status != RESOLVE_OK)
+	if (r.status != RESOLVE_OK && r.status != RESOLVE_MINT_FAILED)
 		return 0;
 	e->type = r.type == TOKEN_AGENT ? TOKEN_AGENT : TOKEN_USER;
 	e->token_id = r.token_id;
@@ -266,6 +283,8 @@ tcache_fill(struct tentry *e, const struct msg *m)
 	p = (const char *)m->data + sizeof(r);
 	if (tcache_fill_scope(e, p, r.scope_len) == -1)
 		return -1;
+	if (r.status == RESOLVE_MINT_FAILED)
+		return tcache_fill_why(e, p, r.scope_len);
 	if (r.cred_len > 0) {
 		e->cred = xcalloc(1, r.cred_len + 1);
 		memcpy(e->cred, p + r.scope_len, r.cred_len);
@@ -294,6 +313,24 @@ tcache_resolved(const struct msg *m)
 	if (e->status != RESOLVE_OK)
 		tcache_drop(e);
 	return r;
+}
+
+void
+tcache_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
+    int64_t reset, int exhausted)
+{
+	struct msg_kh_ratelimit rl;
+
+	if (kh_chan == NULL)
+		return;
+	memset(&rl, 0, sizeof(rl));
+	rl.app_id = app_id;
+	rl.installation = inst_id;
+	rl.remaining = remaining;
+	rl.reset = reset;
+	rl.exhausted = exhausted;
+	(void)chan_send(kh_chan, MSG_KH_RATELIMIT, 0, 0, -1, &rl,
+	    sizeof(rl));
 }
 
 void

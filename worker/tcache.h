@@ -39,6 +39,9 @@ struct tentry {
 	char		 owner[65];
 	char		 prefix[TOKEN_DISPLAY_LEN + 1];
 	char		 session[65];
+	uint64_t	 app_id;	/* an agent's: the App and */
+	uint64_t	 inst_id;	/* installation of its credential */
+	char		 why[200];	/* RESOLVE_MINT_FAILED: GitHub's reason */
 	struct scope	 scope;
 	char		*cred;		/* NUL-terminated; zeroed on free */
 	size_t		 credlen;
@@ -73,5 +76,9 @@ void	tcache_cancel(struct twaiter *);
 int	tcache_resolved(const struct msg *);
 void	tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN]);
 size_t	tcache_size(void);
+
+/* Tell the keyholder what GitHub said of an installation's rate limit. */
+void	tcache_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
+	    int64_t reset, int exhausted);
 
 #endif /* GHP_TCACHE_H */

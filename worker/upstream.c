@@ -26,6 +26,7 @@ struct upstream_xfer {
 	int			 status;
 	int64_t			 content_length;
 	long			 ratelimit;	/* X-RateLimit-Remaining */
+	int64_t			 ratelimit_reset; /* X-RateLimit-Reset */
 	int			 head_sent;
 	int			 recv_paused;
 	int			 send_paused;
@@ -56,6 +57,12 @@ long
 upstream_ratelimit(const struct upstream_xfer *x)
 {
 	return x->ratelimit;
+}
+
+int64_t
+upstream_ratelimit_reset(const struct upstream_xfer *x)
+{
+	return x->ratelimit_reset;
 }
 
 int
@@ -111,6 +118,11 @@ upstream_head_line(struct upstream_xfer *x, const char *p, size_t n)
 		(void)snprintf(num, sizeof(num), "%.*s",
 		    (int)(n - namelen - 1), colon + 1);
 		x->content_length = strtoll(num, NULL, 10);
+	}
+	if (namelen == 17 && strncasecmp(p, "x-ratelimit-reset", 17) == 0) {
+		(void)snprintf(num, sizeof(num), "%.*s",
+		    (int)(n - namelen - 1), colon + 1);
+		x->ratelimit_reset = strtoll(num, NULL, 10);
 	}
 	if (namelen == 21 && strncasecmp(p, "x-ratelimit-remaining", 21) == 0) {
 		(void)snprintf(num, sizeof(num), "%.*s",

@@ -63,5 +63,7 @@ uint64_t upstream_ttfb_ms(const struct upstream_xfer *);
 int	upstream_transfers(void);
 /* The response's X-RateLimit-Remaining, or -1. */
 long	upstream_ratelimit(const struct upstream_xfer *);
+/* X-RateLimit-Reset (epoch seconds), or 0. */
+int64_t	upstream_ratelimit_reset(const struct upstream_xfer *);
 
 #endif /* GHP_UPSTREAM_H */

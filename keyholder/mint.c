@@ -1,0 +1,459 @@
+/*
+ * mint.c: see mint.h.
+ */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "curlev.h"
+#include "jwt.h"
+#include "log.h"
+#include "mint.h"
+#include "util.h"
+
+#define MINT_ANSWER_MAX	(64 * 1024)	/* bytes of GitHub's answer */
+#define MINT_WHY_MAX	256
+
+enum mint_state {
+	MINT_IDLE,
+	MINT_PENDING,
+	MINT_READY,
+	MINT_FAILED
+};
+
+struct mint_waiter {
+	TAILQ_ENTRY(mint_waiter) entry;
+	mint_cb		 cb;
+	void		*arg;
+};
+
+struct mint_entry {
+	TAILQ_ENTRY(mint_entry) entry;
+	char		*key;		/* app/installation/repos/perms */
+	struct kh_inst	*inst;
+	char		*repos;		/* JSON array, or NULL: all */
+	char		*perms;		/* JSON object */
+	enum mint_state	 state;
+	char		*token;		/* sodium_malloc'd, MINT_TOKEN_MAX */
+	size_t		 toklen;
+	int64_t		 expires;
+	int		 tries;
+	time_t		 failed_at;
+	char		 why[MINT_WHY_MAX];
+	TAILQ_HEAD(, mint_waiter) waiters;
+	struct event	*retry;
+	/* The transfer in flight. */
+	CURL		*easy;
+	struct curl_slist *headers;	/* holds the JWT: zeroed on free */
+	char		*answer;
+	size_t		 answerlen;
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+static TAILQ_HEAD(, mint_entry) entries = TAILQ_HEAD_INITIALIZER(entries);
+static size_t			 nentries;
+static struct event_base	*mint_base;
+static const char		*mint_api;	/* "upstream api" URL */
+
+static void	mint_start(struct mint_entry *);
+
+/* --- the cache --- */
+
+static void
+mint_drop_token(struct mint_entry *e)
+{
+	if (e->token != NULL) {
+		sodium_free(e->token);	/* zeroes it */
+		e->token = NULL;
+	}
+	e->toklen = 0;
+}
+
+static void
+mint_entry_free(struct mint_entry *e)
+{
+	TAILQ_REMOVE(&entries, e, entry);
+	nentries--;
+	mint_drop_token(e);
+	if (e->retry != NULL)
+		event_free(e->retry);
+	free(e->key);
+	free(e->repos);
+	free(e->perms);
+	free(e);
+}
+
+/* Room for one more: the oldest entry nobody waits on goes. */
+static void
+mint_make_room(void)
+{
+	struct mint_entry *e;
+
+	if (nentries < MINT_CACHE_MAX)
+		return;
+	TAILQ_FOREACH(e, &entries, entry)
+		if (e->state != MINT_PENDING) {
+			mint_entry_free(e);
+			return;
+		}
+}
+
+static struct mint_entry *
+mint_find(const char *key)
+{
+	struct mint_entry *e;
+
+	TAILQ_FOREACH(e, &entries, entry)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+mint_notify(struct mint_entry *e)
+{
+	struct mint_waiter *w;
+
+	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
+		TAILQ_REMOVE(&e->waiters, w, entry);
+		if (e->state == MINT_READY)
+			w->cb(w->arg, e->token, e->toklen, e->expires, NULL);
+		else
+			w->cb(w->arg, NULL, 0, 0, e->why);
+		free(w);
+	}
+}
+
+/* --- the transfer --- */
+
+static size_t
+mint_write_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct mint_entry *e = arg;
+	size_t n = size * nitems;
+
+	if (e->answerlen + n > MINT_ANSWER_MAX)
+		return 0;	/* fails the transfer */
+	e->answer = xreallocarray(e->answer, e->answerlen + n + 1, 1);
+	memcpy(e->answer + e->answerlen, buf, n);
+	e->answerlen += n;
+	e->answer[e->answerlen] = '\0';
+	return n;
+}
+
+static void
+mint_transfer_free(struct mint_entry *e)
+{
+	struct curl_slist *h;
+
+	if (e->easy != NULL) {
+		curlev_remove(e->easy);
+		curl_easy_cleanup(e->easy);
+		e->easy = NULL;
+	}
+	for (h = e->headers; h != NULL; h = h->next)
+		sodium_memzero(h->data, strlen(h->data));
+	curl_slist_free_all(e->headers);
+	e->headers = NULL;
+	if (e->answer != NULL)
+		sodium_memzero(e->answer, e->answerlen);
+	free(e->answer);
+	e->answer = NULL;
+	e->answerlen = 0;
+}
+
+static char *
+mint_body(const struct mint_entry *e)
+{
+	json_t *o;
+	char *s;
+
+	o = json_object();
+	if (e->repos != NULL)
+		json_object_set_new(o, "repositories",
+		    json_loads(e->repos, 0, NULL));
+	json_object_set_new(o, "permissions", json_loads(e->perms, 0, NULL));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static int
+mint_headers(struct mint_entry *e)
+{
+	char jwt[JWT_MAX], *line;
+
+	if (jwt_sign(e->inst->app->key, e->inst->app->id, time(NULL), jwt,
+	    sizeof(jwt)) == -1)
+		return -1;
+	xasprintf(&line, "Authorization: Bearer %s", jwt);
+	sodium_memzero(jwt, sizeof(jwt));
+	e->headers = curl_slist_append(NULL, line);
+	sodium_memzero(line, strlen(line));
+	free(line);
+	e->headers = curl_slist_append(e->headers,
+	    "Accept: application/vnd.github+json");
+	e->headers = curl_slist_append(e->headers,
+	    "X-GitHub-Api-Version: 2022-11-28");
+	e->headers = curl_slist_append(e->headers,
+	    "Content-Type: application/json");
+	e->headers = curl_slist_append(e->headers, "User-Agent: ghp");
+	e->headers = curl_slist_append(e->headers, "Expect:");
+	return 0;
+}
+
+static void
+mint_fail(struct mint_entry *e, int retry, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 3, 4)));
+
+static void
+mint_retry_cb(int fd, short ev, void *arg)
+{
+	mint_start(arg);
+}
+
+static void
+mint_fail(struct mint_entry *e, int retry, const char *fmt, ...)
+{
+	struct timeval tv;
+	va_list ap;
+	long ms;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+	if (retry && e->tries < MINT_TRIES) {
+		log_info("app \"%s\" installation %llu: mint failed (%s); "
+		    "trying again", e->inst->app->name,
+		    (unsigned long long)e->inst->id, e->why);
+		ms = 250L << (e->tries - 1);
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		if (e->retry == NULL)
+			e->retry = evtimer_new(mint_base, mint_retry_cb, e);
+		evtimer_add(e->retry, &tv);
+		return;
+	}
+	log_warnx("app \"%s\" installation %llu: mint failed: %s",
+	    e->inst->app->name, (unsigned long long)e->inst->id, e->why);
+	e->state = MINT_FAILED;
+	e->failed_at = time(NULL);
+	mint_notify(e);
+}
+
+static void
+mint_start(struct mint_entry *e)
+{
+	char *url, *body;
+
+	e->tries++;
+	if (!curlev_usable(UPSTREAM_API)) {
+		mint_fail(e, 0, "the API host could not be looked up when "
+		    "ghp started");
+		return;
+	}
+	if (mint_headers(e) == -1) {
+		mint_fail(e, 0, "cannot sign a JWT with the App's key");
+		return;
+	}
+	if ((e->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init");
+	xasprintf(&url, "%s/app/installations/%llu/access_tokens", mint_api,
+	    (unsigned long long)e->inst->id);
+	body = mint_body(e);
+	curlev_prepare(e->easy);
+	curl_easy_setopt(e->easy, CURLOPT_URL, url);
+	curl_easy_setopt(e->easy, CURLOPT_PRIVATE, e);
+	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(e->easy, CURLOPT_COPYPOSTFIELDS, body ? body : "{}");
+	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, mint_write_cb);
+	curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, e);
+	curl_easy_setopt(e->easy, CURLOPT_ERRORBUFFER, e->errbuf);
+	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)MINT_TIMEOUT);
+	e->errbuf[0] = '\0';
+	free(url);
+	free(body);
+	curlev_add(e->easy);
+}
+
+/* "2026-11-23T13:00:00Z" to epoch seconds; -1 if it is not that. */
+static int64_t
+mint_parse_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
+	    NULL || strcmp(end, "Z") != 0)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/* GitHub's "message", made safe for a log line and a client's eyes. */
+static void
+mint_message(const struct mint_entry *e, char *out, size_t outlen)
+{
+	const char *m = NULL;
+	json_t *o;
+	size_t i;
+
+	o = e->answer != NULL ? json_loads(e->answer, 0, NULL) : NULL;
+	if (o != NULL)
+		m = json_string_value(json_object_get(o, "message"));
+	(void)snprintf(out, outlen, "%s", m != NULL ? m : "no message");
+	for (i = 0; out[i] != '\0'; i++)
+		if (!isprint((unsigned char)out[i]))
+			out[i] = '?';
+	json_decref(o);
+}
+
+static int
+mint_take(struct mint_entry *e)
+{
+	const char *tok;
+	json_t *o;
+	size_t n;
+
+	if ((o = json_loads(e->answer ? e->answer : "", 0, NULL)) == NULL)
+		return -1;
+	tok = json_string_value(json_object_get(o, "token"));
+	e->expires = mint_parse_time(json_string_value(json_object_get(o,
+	    "expires_at")));
+	if (tok == NULL || (n = strlen(tok)) == 0 || n >= MINT_TOKEN_MAX ||
+	    e->expires <= 0 || (e->token = sodium_malloc(MINT_TOKEN_MAX)) ==
+	    NULL) {
+		json_decref(o);
+		return -1;
+	}
+	memcpy(e->token, tok, n + 1);
+	e->toklen = n;
+	sodium_memzero((void *)tok, n);
+	json_decref(o);
+	return 0;
+}
+
+static void
+mint_done(CURL *easy, CURLcode rc)
+{
+	struct mint_entry *e;
+	char msg[CURL_ERROR_SIZE];
+	long status = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &e);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK) {
+		(void)snprintf(msg, sizeof(msg), "%s", e->errbuf[0] ?
+		    e->errbuf : curl_easy_strerror(rc));
+		mint_transfer_free(e);
+		mint_fail(e, 1, "GitHub did not answer: %s", msg);
+		return;
+	}
+	if (status == 201 && mint_take(e) == 0) {
+		mint_transfer_free(e);
+		e->state = MINT_READY;
+		e->tries = 0;
+		log_debug("app \"%s\" installation %llu: token minted, "
+		    "expires %lld", e->inst->app->name,
+		    (unsigned long long)e->inst->id, (long long)e->expires);
+		mint_notify(e);
+		return;
+	}
+	mint_message(e, msg, sizeof(msg));
+	mint_transfer_free(e);
+	if (status == 201)
+		mint_fail(e, 1, "GitHub's answer held no usable token");
+	else
+		mint_fail(e, status >= 500 || status == 429, "GitHub answered "
+		    "%ld: %s", status, msg);
+}
+
+/* --- the interface --- */
+
+void
+mint_init(struct event_base *base, const struct config *conf)
+{
+	mint_base = base;
+	mint_api = conf->upstream[UPSTREAM_API];
+	curlev_init(base, conf, mint_done);
+}
+
+static struct mint_entry *
+mint_entry_new(struct kh_inst *in, const char *key, const char *repos,
+    const char *perms)
+{
+	struct mint_entry *e;
+
+	mint_make_room();
+	e = xcalloc(1, sizeof(*e));
+	e->key = xstrdup(key);
+	e->inst = in;
+	e->repos = repos ? xstrdup(repos) : NULL;
+	e->perms = xstrdup(perms);
+	TAILQ_INIT(&e->waiters);
+	TAILQ_INSERT_TAIL(&entries, e, entry);
+	nentries++;
+	return e;
+}
+
+void
+mint_get(struct kh_inst *in, const char *repos, const char *perms,
+    mint_cb cb, void *arg)
+{
+	struct mint_entry *e;
+	struct mint_waiter *w;
+	time_t now = time(NULL);
+	char *key;
+
+	xasprintf(&key, "%llu/%llu/%s/%s", (unsigned long long)in->app->id,
+	    (unsigned long long)in->id, repos ? repos : "*", perms);
+	if ((e = mint_find(key)) == NULL)
+		e = mint_entry_new(in, key, repos, perms);
+	free(key);
+	if (e->state == MINT_READY && e->expires - MINT_RENEW > now) {
+		TAILQ_REMOVE(&entries, e, entry);
+		TAILQ_INSERT_TAIL(&entries, e, entry);
+		cb(arg, e->token, e->toklen, e->expires, NULL);
+		return;
+	}
+	if (e->state == MINT_FAILED && now - e->failed_at < MINT_FAIL_HOLD) {
+		cb(arg, NULL, 0, 0, e->why);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&e->waiters, w, entry);
+	if (e->state == MINT_PENDING)
+		return;
+	mint_drop_token(e);
+	e->state = MINT_PENDING;
+	e->tries = 0;
+	mint_start(e);
+}
+
+size_t
+mint_cached(const struct kh_inst *in, int64_t *earliest)
+{
+	const struct mint_entry *e;
+	size_t n = 0;
+
+	*earliest = 0;
+	TAILQ_FOREACH(e, &entries, entry) {
+		if (e->inst != in || e->state != MINT_READY)
+			continue;
+		if (n++ == 0 || e->expires < *earliest)
+			*earliest = e->expires;
+	}
+	return n;
+}
