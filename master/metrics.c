@@ -288,7 +288,11 @@ metrics_init(const struct config *conf)
 		return;
 	if ((metrics_http = evhttp_new(master->base)) == NULL)
 		fatalx("evhttp_new");
-	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET);
+	/* Every method reaches the callback, which answers 404 but to GET. */
+	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_max_headers_size(metrics_http, 8192);
 	evhttp_set_max_body_size(metrics_http, 0);
 	evhttp_set_timeout(metrics_http, 10);

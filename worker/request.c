@@ -247,6 +247,8 @@ request_refused(struct conn *c, int status, size_t size)
 	if (o != NULL)
 		request_record(MSG_ACCESS, o);
 	metrics_request("other", "none", status);
+	metrics_stage(STAGE_TOTAL, (monotime_ms() - (c->head_t0 ?
+	    c->head_t0 : c->accepted)) * 1000);
 }
 
 /* The request is over on our side: tell the connection. */
@@ -567,7 +569,10 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	r->t_us = monotime_us();
 	if (r->decision == NULL)
 		r->decision = "allow";
-	request_audit(r, r->decision, r->sr.reason[0] ? r->sr.reason : NULL,
+	request_audit(r, r->decision, r->sr.reason[0] ? r->sr.reason :
+	    strcmp(r->decision, "pass") == 0 ? "not a ghp token: forwarded "
+	    "as sent, GitHub decides" : strcmp(r->decision, "anonymous") ==
+	    0 ? "no token: forwarded without one (allow anonymous)" : NULL,
 	    0);
 	if (h->expect_continue && !r->body_done)
 		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),

@@ -433,11 +433,14 @@ class Ghp:
     block_tokens  prefixes for `block tokens { ... }` (None: no such line)
     logs          True: `log audit` and `log access` in the temporary
                   directory (self.audit_path, self.access_path)
+    metrics       True: `metrics listen on 127.0.0.1 port N` on a free
+                  port (self.metrics_port; metrics() fetches /metrics)
     """
 
     def __init__(self, workers=2, ipv6=False, user="nobody", run_as=None,
                  extra="", shutdown_timeout=3, verbose=1, upstream=None,
-                 fake_kw=None, block_tokens=None, logs=False):
+                 fake_kw=None, block_tokens=None, logs=False,
+                 metrics=False):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -464,6 +467,7 @@ class Ghp:
         if logs:
             self.audit_path = os.path.join(self.dir, "audit.log")
             self.access_path = os.path.join(self.dir, "access.log")
+        self.metrics_port = free_port("127.0.0.1") if metrics else None
         self.fake = None
         _live.append(self)
         if upstream == "process":
@@ -510,6 +514,9 @@ class Ghp:
         if self.audit_path:
             lines.append('log audit "%s"' % self.audit_path)
             lines.append('log access "%s"' % self.access_path)
+        if self.metrics_port:
+            lines.append("metrics listen on 127.0.0.1 port %d" %
+                         self.metrics_port)
         text = "\n".join(lines) + "\n"
         ex = self.extra if extra is None else extra
         if ex:
@@ -752,6 +759,15 @@ class Ghp:
         if port is None:
             port = self.port6 if ":" in host else self.port
         return http_get(host, port, path, **kw)
+
+    def metrics(self, path="/metrics", method="GET", timeout=10.0):
+        """One request to the metrics listener (metrics=True)."""
+        if not self.metrics_port:
+            raise GhpError("no metrics listener (Ghp(metrics=True))")
+        return http_get("127.0.0.1", self.metrics_port, path,
+                        headers={"Host": "127.0.0.1:%d" % self.metrics_port,
+                                 "Accept": "text/plain"},
+                        method=method, timeout=timeout)
 
     # ---- stopping
 
