@@ -32,18 +32,50 @@ struct upstream_xfer {
 	int			 send_paused;
 	uint64_t		 started;
 	uint64_t		 ttfb;
+	struct event		*stall;		/* "upstream timeout" */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
 static int			 up_stall_s;	/* "upstream timeout" */
 static int			 ntransfers;
+static struct event_base	*up_base;
 
 static void	upstream_done(CURL *, CURLcode);
+static void	upstream_finish(struct upstream_xfer *, CURLcode);
+
+/*
+ * "upstream timeout": GitHub must send or take a byte at least this
+ * often, except while we hold the transfer (the client is slow to read
+ * the answer or to send the body).  A timer of our own rather than
+ * libcurl's low-speed check, which averages over several seconds: a
+ * burst of bytes before the silence would stretch the timeout.
+ */
+static void
+upstream_stall_cb(int fd, short ev, void *arg)
+{
+	struct upstream_xfer *x = arg;
+
+	(void)snprintf(x->errbuf, sizeof(x->errbuf), "nothing from the "
+	    "upstream for %d s", up_stall_s);
+	upstream_finish(x, CURLE_OPERATION_TIMEDOUT);
+}
+
+static void
+upstream_watch(struct upstream_xfer *x)
+{
+	struct timeval tv = { up_stall_s, 0 };
+
+	if (x->recv_paused || x->send_paused)
+		evtimer_del(x->stall);
+	else
+		evtimer_add(x->stall, &tv);
+}
 
 void
 upstream_init(struct event_base *base, const struct config *conf)
 {
 	up_stall_s = conf->timeout_upstream;
+	up_base = base;
 	curlev_init(base, conf, upstream_done);
 }
 
@@ -139,6 +171,7 @@ upstream_header_cb(char *buf, size_t size, size_t nitems, void *arg)
 	struct upstream_xfer *x = arg;
 	size_t n = size * nitems, len = n;
 
+	upstream_watch(x);
 	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
 		len--;
 	if (len > 0) {
@@ -162,8 +195,10 @@ upstream_write_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 	if (x->ops->on_body(x->arg, buf, size * nitems) == -1) {
 		x->recv_paused = 1;
+		upstream_watch(x);
 		return CURL_WRITEFUNC_PAUSE;
 	}
+	upstream_watch(x);
 	return size * nitems;
 }
 
@@ -176,8 +211,10 @@ upstream_read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	n = x->ops->read_body(x->arg, buf, size * nitems);
 	if (n == -1) {
 		x->send_paused = 1;
+		upstream_watch(x);
 		return CURL_READFUNC_PAUSE;
 	}
+	upstream_watch(x);
 	return (size_t)n;
 }
 
@@ -211,9 +248,6 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	/* An upstream silent this long is given up on: 504 before a head. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)up_stall_s);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, upstream_header_cb);
@@ -242,6 +276,8 @@ upstream_start(const char *url, const char *method,
 	x->ratelimit = -1;
 	x->resp_headers = evbuffer_new();
 	x->started = monotime_ms();
+	x->stall = evtimer_new(up_base, upstream_stall_cb, x);
+	upstream_watch(x);
 	upstream_setopts(x, url);
 	upstream_set_method(x, method, body_len);
 	curlev_add(x->easy);
@@ -254,6 +290,7 @@ upstream_free(struct upstream_xfer *x)
 {
 	curlev_remove(x->easy);
 	curl_easy_cleanup(x->easy);
+	event_free(x->stall);
 	curl_slist_free_all(x->headers);
 	evbuffer_free(x->resp_headers);
 	free(x);
@@ -272,6 +309,7 @@ upstream_resume_recv(struct upstream_xfer *x)
 	if (!x->recv_paused)
 		return;
 	x->recv_paused = 0;
+	upstream_watch(x);
 	curl_easy_pause(x->easy, x->send_paused ? CURLPAUSE_SEND :
 	    CURLPAUSE_CONT);
 	curlev_check();
@@ -283,6 +321,7 @@ upstream_resume_send(struct upstream_xfer *x)
 	if (!x->send_paused)
 		return;
 	x->send_paused = 0;
+	upstream_watch(x);
 	curl_easy_pause(x->easy, x->recv_paused ? CURLPAUSE_RECV :
 	    CURLPAUSE_CONT);
 	curlev_check();

@@ -402,6 +402,18 @@ def basic_auth(user, password):
 
 _live = []
 
+# GitHub App keys by name, made once per process (RSA key generation is
+# slow-ish): (private PEM, public PEM).
+_app_keys = {}
+
+
+def app_key(name):
+    """The RSA key pair of the App known as name in this process."""
+    if name not in _app_keys:
+        from fake_github import rsa_keypair
+        _app_keys[name] = rsa_keypair(2048)
+    return _app_keys[name]
+
 
 @atexit.register
 def _cleanup_all():
@@ -435,12 +447,23 @@ class Ghp:
                   directory (self.audit_path, self.access_path)
     metrics       True: `metrics listen on 127.0.0.1 port N` on a free
                   port (self.metrics_port; metrics() fetches /metrics)
+    apps          GitHub Apps: [{"name": "agents", "id": 123,
+                  "installations": [(987, "acme"), (988, None)]}]; each
+                  gets a private key file (mode 0600, "key_path"; the key
+                  is app_key(name), or app_key(spec["key"])), an `app`
+                  block in ghp.conf (owner None: no "for") and, with an
+                  upstream, is registered in the FakeGitHub with its
+                  public key and installations (owner None: "acme").
+                  Optional: "fake": more add_app() keywords (slug,
+                  permissions, token_lifetime, installations...);
+                  "wrong_key": True registers another key there;
+                  "register": False not at all.  self.apps: the specs.
     """
 
     def __init__(self, workers=2, ipv6=False, user="nobody", run_as=None,
                  extra="", shutdown_timeout=3, verbose=1, upstream=None,
                  fake_kw=None, block_tokens=None, logs=False,
-                 metrics=False):
+                 metrics=False, apps=None):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -478,7 +501,31 @@ class Ghp:
             from fake_github import FakeGitHub
             self.fake = FakeGitHub(**(fake_kw or {}))
             self.fake.start()
+        self.apps = [self._setup_app(a) for a in apps or []]
         self.write_config()
+
+    def _setup_app(self, spec):
+        """Key file and FakeGitHub registration of one App (see apps)."""
+        a = dict(spec)
+        a["installations"] = [tuple(i) if isinstance(i, (list, tuple))
+                              else (i, None)
+                              for i in a.get("installations", [])]
+        priv, pub = app_key(a.get("key", a["name"]))
+        a["key_path"] = os.path.join(self.dir, "app-%s.pem" % "".join(
+            c if c.isalnum() or c in "-_." else "_" for c in a["name"]))
+        fd = os.open(a["key_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(priv)
+        os.chmod(a["key_path"], 0o600)
+        if self.fake is not None and a.get("register", True):
+            if a.get("wrong_key"):
+                pub = app_key(a["name"] + " (wrong)")[1]
+            kw = {"slug": a["name"], "installations": {
+                i: o or "acme" for i, o in a["installations"]}}
+            kw.update(a.get("fake") or {})
+            self.fake.add_app(a["id"], pub, **kw)
+        return a
 
     def _fake_config(self, kw):
         path = os.path.join(self.dir, "fake.json")
@@ -517,6 +564,14 @@ class Ghp:
         if self.metrics_port:
             lines.append("metrics listen on 127.0.0.1 port %d" %
                          self.metrics_port)
+        for a in getattr(self, "apps", None) or []:
+            lines.append('app "%s" {' % a["name"])
+            lines.append("\tid %d" % a["id"])
+            lines.append('\tprivate key "%s"' % a["key_path"])
+            for iid, owner in a["installations"]:
+                lines.append("\tinstallation %d%s" % (
+                    iid, ' for "%s"' % owner if owner else ""))
+            lines.append("}")
         text = "\n".join(lines) + "\n"
         ex = self.extra if extra is None else extra
         if ex:

@@ -50,9 +50,16 @@ reset(), find(needle), set_fault(next, mode, match=, delay_ms=),
 clear_faults(), set_rate_limit(credential, limit=, remaining=, reset=),
 set_secondary(next, retry_after, status), add_credential(cred, login,
 repos=, rate_limit=, scopes=, permission=), add_repo(full_name, ...),
-stats(); in-process also faults(), rate_state(), wait_requests(n),
-add_route(); module level: pattern(), iter_pattern(), pattern_sha256(),
-find_in_records().
+stats(), rate_state(); GitHub Apps (see GITHUB APPS): add_app(app_id,
+public_key_pem, installations, ...), remove_app(), apps(),
+set_mint_fault(next, status, installation=, message=, retry_after=),
+clear_mint_faults(), mint_faults(), set_token_lifetime(seconds, app_id=),
+expire_tokens(installation=, app_id=, token_prefix=),
+set_installation_rate_limit(id, limit=, remaining=, reset=); in-process
+also faults(), wait_requests(n), add_route(); module level: pattern(),
+iter_pattern(), pattern_sha256(), find_in_records(), and for Apps
+rsa_keypair(), public_key_of(), sign_rs256(), make_jwt(), verify_rs256()
+(all through the openssl command).
 
 DEFAULT WORLD (every piece replaceable by a constructor argument)
 =================================================================
@@ -137,9 +144,18 @@ any other method and path under /repos/{o}/{r}/
     without the query) after the same authentication, visibility and
     permission checks, so that scope tests can reach every endpoint
     shape.  One of the shapes above with another method: 404.
+GET /app, GET /app/installations[?per_page=&page=],
+GET /app/installations/{id}
+    The App of the JWT, its installations (paginated, Link), one of
+    them (another App's: 404).  JWT (see GITHUB APPS).
 POST /app/installations/{id}/access_tokens
-    Extension point (HOOKS).  By default 401 "A JSON web token could not
-    be decoded", GitHub's answer to a JWT it cannot verify.
+    Mints an installation token (see GITHUB APPS); app_token_handler
+    (HOOKS) replaces this when set.
+DELETE /installation/token
+    204: the installation token used is revoked (401 from then on).
+GET /installation/repositories
+    {"total_count", "repository_selection", "repositories"} that the
+    installation token used reaches (paginated).
 /{o}/{r}.git/..., /{o}/{r}/info/refs, /{o}/{r}/git-upload-pack,
 /{o}/{r}/git-receive-pack
     Extension point for git smart HTTP (HOOKS).  By default 404.
@@ -205,13 +221,29 @@ GET PREFIX/ratelimit
 POST PREFIX/ratelimit {"credential": C, "limit": N, "remaining": R,
                        "reset": EPOCH}
     Set a credential's core limit (kept for its later windows) and/or
-    what remains of it; "credential": null is the anonymous limit.
+    what remains of it; "credential": null is the anonymous limit, a
+    number (or "installation": N instead) an App installation's.
     {"secondary": {"next": N, "retry_after": S, "status": 429}}: the
     next N rate-limited requests hit a secondary limit.
 POST PREFIX/credentials {"credential", "login", "repos", "rate_limit",
                          "scopes", "permission"}
 POST PREFIX/repos {"full_name": "o/r", "private", "readers", "writers",
                    "admins", "default_branch", "description"}
+GET PREFIX/apps
+    apps(): per App {"app_id", "slug", "name", "owner", "client_id",
+    "permissions", "token_lifetime", "installations": [{"id",
+    "account", "repository_selection", "repositories", "permissions",
+    "rate_limit": {"limit", "remaining", "reset", "used"}}], "tokens":
+    [{"token_prefix" (8 characters, never the whole token),
+    "installation", "minted_at", "expires", "expires_at", "expired",
+    "revoked", "permissions", "repositories" (names, null: all),
+    "repository_selection", "seq" (of the mint's record)}], "mints"}.
+POST PREFIX/apps {add_app() keywords}; DELETE PREFIX/apps/{app_id}
+GET|POST|DELETE PREFIX/apps/mint_faults {"next", "status",
+                   "installation", "message", "retry_after"}
+POST PREFIX/apps/token_lifetime {"seconds": N[, "app_id": ID]}
+POST PREFIX/apps/expire {"installation", "app_id", "token_prefix"}
+    -> {"expired": N}
 GET PREFIX/stats, POST PREFIX/stats?reset_peak=1
     {"pid", "vmrss_kb", "vmhwm_kb", "threads", "connections",
     "requests"} of the server process; reset_peak first resets VmHWM
@@ -241,9 +273,12 @@ and its connection closed after the answer; bad framing: 400 and close.
 RATE LIMITS
 ===========
 
-Per credential (anonymous: per client address) and per resource (core,
+Per credential (anonymous: per client address; installation tokens: per
+App installation, all its tokens sharing it) and per resource (core,
 search, graphql).  Core: `rate_limit` (5000) for a credential unless
 `rate_limits[credential]` or its "rate_limit" says otherwise,
+`installation_rate_limit` (5000) for an installation (unless its
+"rate_limit" or set_rate_limit(ID, limit=) says otherwise),
 `anon_rate_limit` (60) anonymous; the window is `rate_window` seconds
 (3600).  Every API request counts except: /rate_limit, a 304, a 401
 (which shows the anonymous bucket), a secondary-limit answer, and an
@@ -251,7 +286,8 @@ answer given because the limit was already reached.  At 0 remaining:
 403 {"message":"API rate limit exceeded for user ID N.",
 "documentation_url":"https://docs.github.com/rest/overview/
 rate-limits-for-the-rest-api"} (one string) with X-RateLimit-Remaining: 0
-(anonymous: GitHub's "for ADDRESS. (But here's the good news...)";
+(installation tokens: "API rate limit exceeded for installation ID
+N."; anonymous: GitHub's "for ADDRESS. (But here's the good news...)";
 `primary_status`=429 answers 429 with Retry-After).  Secondary limits:
 429 (or 403) "You have exceeded a secondary rate limit..." with
 Retry-After.
@@ -273,7 +309,9 @@ dict:
   hashed as it streams, which costs no memory), body (text, when valid
   UTF-8 and at most `record_body_limit` = 64 KiB), body_b64 (same
   limit), trailers, login (when a known credential came), request_id,
-  status, fault, error, malformed, complete
+  status, fault, error, malformed, complete; and on App requests
+  app_id (once a JWT passed) and installation (a mint that got that
+  far).  A mint answered by a mint fault has fault "mint:STATUS".
 
 The body is read, and the body fields and status filled in, before the
 answer is sent (a route that answers without reading the body has it
@@ -302,10 +340,93 @@ KNOBS (FakeGitHub keyword arguments; the CLI flag where there is one)
   idle_timeout=120 (seconds a connection may sit idle or stall)
   hang_seconds=300, verbose=False (--verbose: log each request)
   extra_routes=[], app_token_handler=None, git_handler=None (HOOKS)
+  apps=[{add_app() keywords}, ...]  (--app ID:PUBKEY.pem[:INST=LOGIN,
+      ...], repeatable; installation ids may be strings in JSON)
+  token_lifetime=3600 (--token-lifetime), installation_rate_limit=5000,
+  jwt_max_span=600 (exp - iat at most this; None: only exp - now is
+      checked)
   --config FILE: a JSON object of these keywords (flags override it)
 
-HOOKS (extension points; nothing behind them yet)
-=================================================
+GITHUB APPS
+===========
+
+add_app(app_id, public_key_pem, installations={987: "acme"},
+slug="agents", permissions=None, token_lifetime=None, name=None,
+owner=None, client_id=None, public_key_file=None) registers an App.  An
+installation reaches every repository of its account (owner), or, given
+as {"account": "acme", "repositories": ["widgets"]}, only those
+("selected").  permissions: what the App (and so each installation,
+unless its own "permissions" say less) holds; default every GitHub App
+permission at write, metadata at read (metadata is always held).  Apps
+stay registered across reset(); their tokens, rate-limit counters and
+mint faults do not.
+
+The JWT (`Authorization: Bearer JWT` on /app...) is checked as GitHub
+does, each failure a 401 {"message": M, "documentation_url":
+"https://docs.github.com/rest"}: three base64url parts, JSON header and
+claims, alg RS256 (typ, if there, JWT), an iss (else M = "A JSON web
+token could not be decoded"); iss the App id, as a number or a string,
+or its client id (else "Integration not found"); the signature over
+"header.claims" verified with the App's public key by `openssl dgst
+-sha256 -verify` (else "A JSON web token could not be decoded"); iat an
+integer at most 60 s ahead (else "'Issued at' claim ('iat') must be an
+Integer representing the time that the assertion was issued"); exp an
+integer in the future (else "'Expiration time' claim ('exp') must be a
+numeric value representing the future time at which the assertion
+expires"); exp at most 600 s from now and exp - iat at most
+`jwt_max_span` (else "'Expiration time' claim ('exp') is too far in the
+future").  A JWT works on the App routes only; elsewhere it is an
+unknown credential.
+
+POST /app/installations/{id}/access_tokens, body (optional) {
+"repositories": [names within the account], "repository_ids": [ids],
+"permissions": {"issues": "read", ...}}, in this order:
+  a mint fault (set_mint_fault): its status, GitHub-shaped
+  the JWT: 401 as above
+  an installation not of this App: 404 {"message": "Not Found",
+      "documentation_url": ".../apps/apps#create-an-installation-
+      access-token-for-an-app"}
+  a body that is not a JSON object: 400 "Problems parsing JSON"; a
+      field of the wrong type: 422 "Invalid request.\\n\\nFor ..."
+  a repository the installation does not reach (an owner/name is no
+      name): 422 "There is at least one repository that does not exist
+      or is not accessible to the parent installation."
+  a permission above the installation's (or not read/write/admin, or
+      unknown): 422 "The permissions requested are not granted to this
+      installation."
+  else 201 {"token": "ghs_" + 36 letters and digits, "expires_at":
+      "YYYY-MM-DDTHH:MM:SSZ" (now + the App's token_lifetime, else the
+      server's), "permissions" (those asked for plus metadata:read, or
+      the installation's), "repository_selection": "selected" (some
+      named, or a selected installation) or "all", "repositories":
+      [repository JSON] (when selected)}.
+
+The token is then a credential of login "SLUG[bot]" that reaches those
+repositories (all of the account's, present and future, for "all") with
+those permissions.  A request on a repository it reaches needs, for
+the permission its path names (REPO_SEGMENT_PERMISSION: issues, pulls
+-> pull_requests, contents, git, ... -> contents; /repos/o/r itself:
+metadata to read, administration to change; an unlisted segment:
+contents), read for GET/HEAD and write for anything else; lacking it:
+403 "Resource not accessible by integration" (every answer on a
+repository route says what it needed in X-Accepted-GitHub-Permissions,
+e.g. "issues=write").  A private repository it does not reach: 404.
+Public repositories it does not reach it reads as anyone does, and
+writing them is 403.  GET /user: 403.  Once expired
+(expire_tokens(), DELETE /installation/token, or its lifetime): 401
+"Bad credentials".  Its answers carry the installation's X-RateLimit-*
+(see RATE LIMITS).
+
+Mints are recorded like every request, body included (so a test can
+check what ghp asked for); apps() (GET PREFIX/apps) lists them per App.
+Faults: POST PREFIX/faults with "match": "access_tokens" aims close,
+reset, hang, truncate, delay or a status at mints; set_mint_fault(next,
+status) makes the next mints answer status (401: the JWT message, 500
+"Server Error", else the reason phrase, or `message`; retry_after adds
+Retry-After, and for 403/429 GitHub's secondary-limit message).
+
+HOOKS (extension points)
+========================
 
 extra_routes / add_route(methods, regex, fn): tried before every
 built-in route; regex is matched (fullmatch) against the path (less any
@@ -320,14 +441,11 @@ answers without touching it, it is drained first; a body fn starts but
 does not finish closes the connection).  Records and faults apply as
 for any route.
 
-app_token_handler(ex, installation_id, jwt): POST
-/app/installations/{id}/access_tokens (jwt: the Bearer value or None).
-The intended implementation: split the JWT, check alg RS256, iss, iat,
-exp; verify the signature over "header.payload" with the App's public
-key by running `openssl dgst -sha256 -verify pub.pem -signature sig.bin`
-in a subprocess (the stdlib has no RSA); then srv.add_credential(
-"ghs_...", "APP[bot]", repos=[...], permission=...) and answer 201
-{"token", "expires_at", "permissions", "repositories"}.
+app_token_handler(ex, installation_id, jwt): replaces the built-in
+POST /app/installations/{id}/access_tokens (jwt: the Bearer value or
+None; installation_id a string).  It may answer itself, or call
+ex.mint_token(installation_id) for the built-in behaviour (ex.app_jwt()
+checks the JWT alone: the App, or None once it has answered 401).
 
 git_handler(ex, owner, repo, rest): git smart HTTP at /{o}/{r}.git{rest}
 and /{o}/{r}{/info/refs|/git-upload-pack|/git-receive-pack}.  The
@@ -350,12 +468,14 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import socketserver
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -363,7 +483,8 @@ import urllib.request
 import zlib
 
 __all__ = ["FakeGitHub", "FakeGitHubClient", "spawn", "find_in_records",
-           "pattern",
+           "pattern", "rsa_keypair", "public_key_of", "sign_rs256",
+           "make_jwt", "verify_rs256",
            "iter_pattern", "pattern_sha256", "DEFAULT_CREDENTIALS",
            "DEFAULT_REPOS"]
 
@@ -391,6 +512,13 @@ DOC_PULLS = "https://docs.github.com/rest/pulls/pulls#list-pull-requests"
 DOC_GET_PULL = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
 DOC_APP_TOKEN = ("https://docs.github.com/rest/apps/apps"
                  "#create-an-installation-access-token-for-an-app")
+DOC_APPS = "https://docs.github.com/rest/apps/apps"
+DOC_GET_INSTALLATION = DOC_APPS + \
+    "#get-an-installation-for-the-authenticated-app"
+DOC_INSTALLATIONS = "https://docs.github.com/rest/apps/installations"
+DOC_INST_REPOS = DOC_INSTALLATIONS + \
+    "#list-repositories-accessible-to-the-app-installation"
+DOC_REVOKE = DOC_INSTALLATIONS + "#revoke-an-installation-access-token"
 DOC_GRAPHQL_AUTH = ("https://docs.github.com/graphql/guides/"
                     "forming-calls-with-graphql#authenticating-with-graphql")
 DOC_GRAPHQL = "https://docs.github.com/graphql"
@@ -424,6 +552,71 @@ EXPOSE = ("ETag, Link, Location, Retry-After, X-GitHub-OTP, "
           "X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, "
           "X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, "
           "X-GitHub-Request-Id, Deprecation, Sunset")
+
+# GitHub Apps.  Messages as GitHub words them (401 unless said).
+JWT_UNDECODABLE = "A JSON web token could not be decoded"
+JWT_IAT = ("'Issued at' claim ('iat') must be an Integer representing the "
+           "time that the assertion was issued")
+JWT_EXP = ("'Expiration time' claim ('exp') must be a numeric value "
+           "representing the future time at which the assertion expires")
+JWT_EXP_FAR = "'Expiration time' claim ('exp') is too far in the future"
+JWT_NO_APP = "Integration not found"
+MINT_BAD_REPO = ("There is at least one repository that does not exist or "
+                 "is not accessible to the parent installation.")
+MINT_BAD_PERM = "The permissions requested are not granted to this " \
+    "installation."                                     # 422 both
+NOT_BY_INTEGRATION = "Resource not accessible by integration"   # 403
+JWT_SKEW = 60           # seconds an iat may lie in the future
+JWT_MAX_LIFETIME = 600  # GitHub's ten minutes
+# Every permission an App may hold (GitHub's app-permissions schema);
+# an App added without "permissions" holds each of them at write, but
+# metadata, which is read-only.
+APP_PERMISSION_NAMES = (
+    "actions", "administration", "attestations", "checks", "codespaces",
+    "contents", "custom_properties_for_organizations", "dependabot_secrets",
+    "deployments", "discussions", "environments", "issues", "merge_queues",
+    "metadata", "packages", "pages", "pull_requests",
+    "repository_custom_properties", "repository_hooks",
+    "repository_projects", "secret_scanning_alerts", "secrets",
+    "security_events", "single_file", "statuses", "vulnerability_alerts",
+    "workflows", "members", "organization_administration",
+    "organization_announcement_banners",
+    "organization_copilot_seat_management", "organization_custom_org_roles",
+    "organization_custom_properties", "organization_custom_roles",
+    "organization_events", "organization_hooks",
+    "organization_packages", "organization_personal_access_token_requests",
+    "organization_personal_access_tokens", "organization_plan",
+    "organization_projects", "organization_secrets",
+    "organization_self_hosted_runners", "organization_user_blocking",
+    "team_discussions", "email_addresses", "followers", "git_ssh_keys",
+    "gpg_keys", "interaction_limits", "profile", "starring")
+# Which permission an installation token needs for /repos/{o}/{r}/SEG...
+# (reads need read, every other method write); a segment not listed
+# here needs contents.  /repos/{o}/{r} itself: metadata to read,
+# administration to change or delete.
+REPO_SEGMENT_PERMISSION = {
+    "issues": "issues", "labels": "issues", "milestones": "issues",
+    "assignees": "issues",
+    "pulls": "pull_requests",
+    "contents": "contents", "git": "contents", "commits": "contents",
+    "branches": "contents", "tarball": "contents", "zipball": "contents",
+    "compare": "contents", "releases": "contents", "merges": "contents",
+    "readme": "contents", "tags": "contents", "dispatches": "contents",
+    "actions": "actions", "hooks": "repository_hooks",
+    "deployments": "deployments", "environments": "environments",
+    "statuses": "statuses", "check-runs": "checks",
+    "check-suites": "checks", "pages": "pages",
+    "keys": "administration", "invitations": "administration",
+    "collaborators": "metadata", "stargazers": "metadata",
+    "subscribers": "metadata", "watchers": "metadata",
+    "languages": "metadata", "contributors": "metadata",
+    "teams": "metadata", "topics": "metadata", "events": "metadata",
+    "forks": "metadata",
+    "code-scanning": "security_events",
+    "secret-scanning": "secret_scanning_alerts",
+    "dependabot": "vulnerability_alerts", "projects": "repository_projects",
+    "discussions": "discussions",
+}
 
 # ------------------------------------------------------------ the pattern
 
@@ -483,6 +676,113 @@ def _phrase(code):
         return http.HTTPStatus(code).phrase
     except ValueError:
         return "Status %d" % code
+
+
+# ------------------------------------------------------------ keys, JWTs
+#
+# The standard library has no RSA: the openssl command does it.
+
+
+def _b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(s):
+    """base64url, padding optional; ValueError for anything else."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", s) or len(s) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def _openssl(args, data=None, timeout=60):
+    r = subprocess.run(["openssl"] + list(args), input=data,
+                       capture_output=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("openssl %s: exit %d: %s" % (
+            " ".join(args[:2]), r.returncode,
+            r.stderr.decode("utf-8", "replace").strip()[:300]))
+    return r.stdout
+
+
+def rsa_keypair(bits=2048):
+    """(private PEM, public PEM) of a new RSA key, as str: `openssl
+    genpkey -algorithm RSA` and `openssl pkey -pubout`."""
+    priv = _openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt",
+                     "rsa_keygen_bits:%d" % bits]).decode()
+    return priv, public_key_of(priv)
+
+
+def public_key_of(pem):
+    """The public key PEM of a private (or public) key PEM."""
+    if isinstance(pem, bytes):
+        pem = pem.decode()
+    if "PRIVATE KEY" not in pem:
+        return _openssl(["pkey", "-pubin", "-pubout"], pem.encode()).decode()
+    return _openssl(["pkey", "-pubout"], pem.encode()).decode()
+
+
+def sign_rs256(private_pem, data):
+    """RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of data with
+    `openssl dgst -sha256 -sign` (the key goes through a 0600 file)."""
+    if isinstance(data, str):
+        data = data.encode()
+    if isinstance(private_pem, str):
+        private_pem = private_pem.encode()
+    d = tempfile.mkdtemp(prefix="fake-github-sign-")
+    path = os.path.join(d, "key.pem")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(private_pem)
+        return _openssl(["dgst", "-sha256", "-sign", path], data)
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        os.rmdir(d)
+
+
+def make_jwt(private_pem, iss, iat=None, exp=None, now=None, header=None,
+             payload=None, signature=None):
+    """An App JWT as ghp's keyholder makes them: header {"alg":"RS256",
+    "typ":"JWT"}, claims iat (now - 60), exp (now + 540), iss; signed
+    with private_pem.  header / payload replace the whole part (for bad
+    ones); signature (bytes) replaces the signature."""
+    now = int(time.time()) if now is None else now
+    hdr = {"alg": "RS256", "typ": "JWT"} if header is None else header
+    if payload is None:
+        payload = {"iat": now - 60 if iat is None else iat,
+                   "exp": now + 540 if exp is None else exp, "iss": iss}
+    signing = "%s.%s" % (
+        _b64url(hdr if isinstance(hdr, (str, bytes)) else _cjson(hdr)),
+        _b64url(payload if isinstance(payload, (str, bytes))
+                else _cjson(payload)))
+    if signature is None:
+        signature = sign_rs256(private_pem, signing)
+    return signing + "." + _b64url(signature)
+
+
+def verify_rs256(public_pem_path, data, signature):
+    """True when signature is data's RS256 signature by the public key
+    in that file: `openssl dgst -sha256 -verify PUB -signature SIG`."""
+    fd, sig_path = tempfile.mkstemp(prefix="sig-", dir=os.path.dirname(
+        public_pem_path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(signature)
+        r = subprocess.run(["openssl", "dgst", "-sha256", "-verify",
+                            public_pem_path, "-signature", sig_path],
+                           input=data, capture_output=True, timeout=60)
+        return r.returncode == 0
+    finally:
+        os.unlink(sig_path)
+
+
+def _perm_level(v):
+    return LEVELS.get(v, 0) if isinstance(v, str) else 0
 
 
 class BodyError(Exception):
@@ -656,7 +956,9 @@ class FakeGitHub:
                  seed_issues=5, seed_pulls=2, chunk_threshold=8192,
                  record_body_limit=65536, record_file=None, prefix="/__fake",
                  idle_timeout=120, hang_seconds=300, verbose=False,
-                 extra_routes=None, app_token_handler=None, git_handler=None):
+                 extra_routes=None, app_token_handler=None, git_handler=None,
+                 apps=None, token_lifetime=3600, installation_rate_limit=5000,
+                 jwt_max_span=JWT_MAX_LIFETIME):
         self.host = host
         self.port = port
         self.rate_limit = rate_limit
@@ -699,7 +1001,16 @@ class FakeGitHub:
         self._server = None
         self._thread = None
         self._record_fh = None
+        self.token_lifetime = int(token_lifetime)
+        self.installation_rate_limit = int(installation_rate_limit)
+        self.jwt_max_span = jwt_max_span
+        self._apps = {}
+        self._keydir = None
+        self._mint_faults = []
+        self._inst_limits = {}
         self._load_world()
+        for spec in apps or []:
+            self.add_app(**spec)
 
     # ---------------------------------------------------- world state
 
@@ -717,6 +1028,11 @@ class FakeGitHub:
             self._faults = []
             self._secondary = None
             self._comment_seq = 1000
+            # Apps stay registered; what they minted is forgotten.
+            self._mint_faults = []
+            self._inst_limits = {}
+            for app in self._apps.values():
+                app["tokens"] = []
 
     def _put_credential(self, cred, spec):
         if isinstance(spec, str):
@@ -808,6 +1124,286 @@ class FakeGitHub:
         repo["issues"][n] = issue
         return issue
 
+    # ---------------------------------------------------- GitHub Apps
+
+    @staticmethod
+    def _app_perms(permissions):
+        if permissions is None:
+            perms = {n: "write" for n in APP_PERMISSION_NAMES}
+            perms["metadata"] = "read"
+            return perms
+        perms = {}
+        for k, v in dict(permissions).items():
+            if v not in ("read", "write", "admin"):
+                raise ValueError("permission %s: %r is not read, write or "
+                                 "admin" % (k, v))
+            perms[str(k)] = v
+        if _perm_level(perms.get("metadata")) < 1:
+            perms["metadata"] = "read"      # every App has it
+        return perms
+
+    def add_app(self, app_id, public_key_pem=None, installations=None,
+                slug=None, permissions=None, token_lifetime=None, name=None,
+                owner=None, client_id=None, public_key_file=None):
+        """Register a GitHub App: its id, the public half of its key (a
+        PEM; a private key PEM is reduced to its public key), and its
+        installations, {installation_id: "account_login"} (or [(id,
+        login), ...]; a value may be a dict {"account", "repositories":
+        [names] (a "selected" installation; default: all of the
+        account's), "permissions", "rate_limit"}).  permissions: what the
+        App holds ({"issues": "write", ...}; default: every permission
+        at write, metadata at read).  token_lifetime: seconds, for this
+        App's installation tokens (default: the server's).  Adding an
+        App id again replaces it.  Apps stay registered across reset()."""
+        app_id = int(app_id)
+        if public_key_pem is None and public_key_file:
+            with open(public_key_file) as f:
+                public_key_pem = f.read()
+        if not public_key_pem:
+            raise ValueError("add_app %d: a public key is needed" % app_id)
+        pub = public_key_of(public_key_pem)
+        slug = slug or "app-%d" % app_id
+        perms = self._app_perms(permissions)
+        items = installations.items() if isinstance(installations, dict) \
+            else (installations or [])
+        insts = {}
+        for iid, spec in items:
+            iid = int(iid)
+            spec = dict(spec) if isinstance(spec, dict) else {"account": spec}
+            if not spec.get("account"):
+                raise ValueError("installation %d: an account is needed" %
+                                 iid)
+            repos = spec.get("repositories")
+            insts[iid] = {
+                "id": iid, "account": str(spec["account"]),
+                "repositories": None if repos is None else
+                [str(r).rpartition("/")[2] for r in repos],
+                "permissions": perms if spec.get("permissions") is None
+                else self._app_perms(spec["permissions"]),
+                "rate_limit": spec.get("rate_limit"),
+                "created": int(time.time())}
+        with self.lock:
+            for other in self._apps.values():
+                both = set(other["installations"]) & set(insts)
+                if other["id"] != app_id and both:
+                    raise ValueError("installation %d belongs to App %d" %
+                                     (min(both), other["id"]))
+            old = self._apps.get(app_id)
+            app = {"id": app_id, "slug": slug, "name": name or slug,
+                   "owner": owner or (next(iter(insts.values()))["account"]
+                                      if insts else "octocat"),
+                   "client_id": client_id or "Iv1.%016x" % _name_id(
+                       slug, 0x1000000000000000),
+                   "public_key_pem": pub, "pub_path": None,
+                   "permissions": perms,
+                   "token_lifetime": None if token_lifetime is None
+                   else int(token_lifetime),
+                   "installations": insts,
+                   "tokens": old["tokens"] if old else [],
+                   "created": int(time.time())}
+            self._apps[app_id] = app
+            self._pub_path(app)
+
+    def remove_app(self, app_id):
+        with self.lock:
+            app = self._apps.pop(int(app_id), None)
+        if app and app["pub_path"]:
+            try:
+                os.unlink(app["pub_path"])
+            except OSError:
+                pass
+
+    def _pub_path(self, app):
+        """The App's public key as a file (for openssl), written anew if
+        it went (stop() removes them)."""
+        with self.lock:
+            if app["pub_path"] and os.path.exists(app["pub_path"]):
+                return app["pub_path"]
+            if not self._keydir or not os.path.isdir(self._keydir):
+                self._keydir = tempfile.mkdtemp(prefix="fake-github-apps-")
+            path = os.path.join(self._keydir, "app-%d.pub.pem" % app["id"])
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(app["public_key_pem"])
+            os.replace(tmp, path)
+            app["pub_path"] = path
+            return path
+
+    def _app_by_iss(self, iss):
+        with self.lock:
+            for app in self._apps.values():
+                if iss == app["id"] or iss == str(app["id"]) or \
+                        iss == app["client_id"]:
+                    return app
+        return None
+
+    def _find_installation(self, iid):
+        """(app, installation) of an installation id, or (None, None)."""
+        with self.lock:
+            for app in self._apps.values():
+                inst = app["installations"].get(iid)
+                if inst is not None:
+                    return app, inst
+        return None, None
+
+    def _installation_repos(self, inst):
+        """The repositories an installation reaches, by full name."""
+        acct = inst["account"].lower()
+        with self.lock:
+            out = [r for r in self.repos.values()
+                   if r["owner"].lower() == acct]
+        if inst["repositories"] is not None:
+            names = {n.lower() for n in inst["repositories"]}
+            out = [r for r in out if r["name"].lower() in names]
+        return sorted(out, key=lambda r: r["full_name"].lower())
+
+    def _mint(self, app, inst, perms, repos, selection, seq=None):
+        """A new installation token: (token, expiry epoch)."""
+        rnd = random.SystemRandom()
+        alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+            "0123456789"
+        tok = "ghs_" + "".join(rnd.choice(alnum) for _ in range(36))
+        now = int(time.time())
+        with self.lock:
+            life = app["token_lifetime"] if app["token_lifetime"] is not \
+                None else self.token_lifetime
+            exp = now + int(life)
+            self._put_credential(tok, {
+                "login": app["slug"] + "[bot]", "installation": inst["id"],
+                "app_id": app["id"], "app_permissions": dict(perms),
+                "expires": exp,
+                "repos": [r["full_name"] for r in repos]
+                if selection == "selected" else ["%s/*" % inst["account"]]})
+            app["tokens"].append({
+                "token": tok, "installation": inst["id"], "minted_at": now,
+                "expires": exp, "permissions": dict(perms),
+                "repositories": [r["name"] for r in repos]
+                if selection == "selected" else None,
+                "repository_selection": selection, "seq": seq,
+                "revoked": False})
+        return tok, exp
+
+    def apps(self):
+        """Per App: its installations (with their rate-limit state) and
+        the tokens it minted (a prefix of each only), oldest first."""
+        now = time.time()
+        out = []
+        with self.lock:
+            for app in sorted(self._apps.values(), key=lambda a: a["id"]):
+                insts = []
+                for iid in sorted(app["installations"]):
+                    inst = app["installations"][iid]
+                    b = self._bucket("inst:%d" % iid, "core")
+                    lim, rem, reset, used, _ = self._charge(b, False)
+                    insts.append({
+                        "id": iid, "account": inst["account"],
+                        "repository_selection": "all" if
+                        inst["repositories"] is None else "selected",
+                        "repositories": inst["repositories"],
+                        "permissions": inst["permissions"],
+                        "rate_limit": {"limit": lim, "remaining": rem,
+                                       "reset": reset, "used": used}})
+                toks = [{"token_prefix": t["token"][:8],
+                         "installation": t["installation"],
+                         "minted_at": t["minted_at"],
+                         "expires": t["expires"],
+                         "expires_at": _iso(t["expires"]),
+                         "expired": now >= t["expires"],
+                         "revoked": t["revoked"],
+                         "permissions": t["permissions"],
+                         "repositories": t["repositories"],
+                         "repository_selection": t["repository_selection"],
+                         "seq": t["seq"]} for t in app["tokens"]]
+                out.append({
+                    "app_id": app["id"], "slug": app["slug"],
+                    "name": app["name"], "owner": app["owner"],
+                    "client_id": app["client_id"],
+                    "permissions": app["permissions"],
+                    "token_lifetime": app["token_lifetime"] if
+                    app["token_lifetime"] is not None
+                    else self.token_lifetime,
+                    "installations": insts, "tokens": toks,
+                    "mints": len(toks)})
+            return copy.deepcopy(out)
+
+    def set_token_lifetime(self, seconds, app_id=None):
+        """Lifetime of the installation tokens minted from now on: of one
+        App, or (app_id None) the server's default."""
+        with self.lock:
+            if app_id is None:
+                self.token_lifetime = int(seconds)
+            else:
+                self._apps[int(app_id)]["token_lifetime"] = int(seconds)
+
+    def expire_tokens(self, installation=None, app_id=None,
+                      token_prefix=None):
+        """Make minted tokens (of an installation, an App, with a prefix;
+        all when none is given) expire now: 401 "Bad credentials" from
+        then on.  Returns how many."""
+        now = int(time.time())
+        n = 0
+        with self.lock:
+            for app in self._apps.values():
+                if app_id is not None and app["id"] != int(app_id):
+                    continue
+                for t in app["tokens"]:
+                    if installation is not None and \
+                            t["installation"] != int(installation):
+                        continue
+                    if token_prefix and \
+                            not t["token"].startswith(token_prefix):
+                        continue
+                    if t["expires"] > now:
+                        t["expires"] = now
+                        n += 1
+                    spec = self.credentials.get(t["token"])
+                    if spec is not None:
+                        spec["expires"] = min(spec["expires"], now)
+        return n
+
+    def set_mint_fault(self, next=1, status=500, installation=None,
+                       message=None, retry_after=None):
+        """The next `next` token mints (POST /app/installations/{id}/
+        access_tokens; of that installation only, if given) answer
+        `status` with a GitHub-shaped body, before any check.  With
+        retry_after: a Retry-After header (and, for 403/429, GitHub's
+        secondary-rate-limit message)."""
+        status = int(status)
+        if not 400 <= status <= 599:
+            raise ValueError("mint fault status must be 4xx or 5xx")
+        with self.lock:
+            self._mint_faults.append({
+                "remaining": int(next), "status": status,
+                "installation": None if installation is None
+                else int(installation), "message": message,
+                "retry_after": None if retry_after is None
+                else int(retry_after)})
+
+    def clear_mint_faults(self):
+        with self.lock:
+            self._mint_faults = []
+
+    def mint_faults(self):
+        with self.lock:
+            return copy.deepcopy(self._mint_faults)
+
+    def _take_mint_fault(self, iid):
+        with self.lock:
+            for f in self._mint_faults:
+                if f["installation"] is not None and f["installation"] != iid:
+                    continue
+                f["remaining"] -= 1
+                if f["remaining"] <= 0:
+                    self._mint_faults.remove(f)
+                return dict(f)
+        return None
+
+    def set_installation_rate_limit(self, installation_id, limit=None,
+                                    remaining=None, reset=None):
+        """The core rate limit shared by an installation's tokens; the
+        same as set_rate_limit(int(installation_id), ...)."""
+        self.set_rate_limit(int(installation_id), limit, remaining, reset)
+
     # ---------------------------------------------------- lifecycle
 
     def start(self):
@@ -845,6 +1441,10 @@ class FakeGitHub:
             with self.lock:
                 self._record_fh.close()
                 self._record_fh = None
+        with self.lock:
+            if self._keydir:
+                shutil.rmtree(self._keydir, ignore_errors=True)
+                self._keydir = None
 
     def __enter__(self):
         return self.start()
@@ -964,6 +1564,16 @@ class FakeGitHub:
 
     def _limit_for(self, ident, resource, spec):
         authed, anon = RESOURCE_LIMITS.get(resource, RESOURCE_LIMITS["core"])
+        if ident.startswith("inst:"):
+            if resource != "core":
+                return authed
+            iid = int(ident[5:])
+            if iid in self._inst_limits:
+                return self._inst_limits[iid]
+            _, inst = self._find_installation(iid)
+            if inst and inst.get("rate_limit") is not None:
+                return int(inst["rate_limit"])
+            return self.installation_rate_limit
         if ident.startswith("cred:"):
             if resource != "core":
                 return authed
@@ -999,10 +1609,16 @@ class FakeGitHub:
 
     def set_rate_limit(self, credential, limit=None, remaining=None,
                        reset=None, resource="core"):
-        """Set a credential's limit (None: the anonymous one) and/or what
+        """Set a credential's limit (None: the anonymous one; an int: an
+        App installation's, which all its tokens share) and/or what
         remains of it in the current window."""
         with self.lock:
-            if credential is None:
+            if isinstance(credential, int) and \
+                    not isinstance(credential, bool):
+                if limit is not None and resource == "core":
+                    self._inst_limits[credential] = int(limit)
+                buckets = [self._bucket("inst:%d" % credential, resource)]
+            elif credential is None:
                 if limit is not None and resource == "core":
                     self.anon_rate_limit = int(limit)
                 keys = [k for k in self._buckets
@@ -1044,7 +1660,10 @@ class FakeGitHub:
                     "secondary": copy.deepcopy(self._secondary),
                     "rate_limit": self.rate_limit,
                     "anon_rate_limit": self.anon_rate_limit,
-                    "rate_limits": dict(self.rate_limits)}
+                    "rate_limits": dict(self.rate_limits),
+                    "installation_rate_limit": self.installation_rate_limit,
+                    "installation_limits": {
+                        str(k): v for k, v in self._inst_limits.items()}}
 
     # ---------------------------------------------------- extension
 
@@ -1161,6 +1780,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.auth_scheme = None
         self._rl = None
         self._accepted_scopes = None
+        self._accepted_perms = None
         self._started = False
         self._chunked_out = False
         self.request_id = "%04X:%06X:%06X:%06X:%08X" % (
@@ -1379,7 +1999,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             segs = p[len(pre) + 1:].split("/")
             name, args = segs[0], segs[1:]
             if name in ("requests", "reset", "faults", "ratelimit", "stats",
-                        "credentials", "repos"):
+                        "credentials", "repos", "apps"):
                 return _Route("control", self._control, (name, args))
             return _Route("helper", self._helper, (name, args, False),
                           stream=(name == "upload"))
@@ -1402,6 +2022,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if mt:
             return _Route("api", self._app_access_token, (mt.group(1),),
                           stream=True)
+        if p == "/app" or p.startswith("/app/"):
+            return _Route("api", self._app_route, (p,))
+        if p == "/installation/token":
+            return _Route("api", self._installation_token)
+        if p == "/installation/repositories":
+            return _Route("api", self._installation_repositories)
         mt = (re.fullmatch(r"/([^/]+)/([^/]+?)\.git(/.*)?", p) or
               re.fullmatch(r"/([^/]+)/([^/]+)(/(?:info/refs|git-upload-pack|"
                            r"git-receive-pack))", p))
@@ -1450,6 +2076,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             h("X-OAuth-Scopes", (self.cred_spec or {}).get("scopes", "repo"))
             if self._accepted_scopes is not None:
                 h("X-Accepted-OAuth-Scopes", self._accepted_scopes)
+        if self._accepted_perms:
+            h("X-Accepted-GitHub-Permissions", self._accepted_perms)
         h("X-GitHub-Media-Type", self._media_type())
         ver = self.headers.get("X-GitHub-Api-Version") or API_VERSION
         h("X-GitHub-Api-Version-Selected", ver)
@@ -1665,6 +2293,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             cred = user if pw in ("", "x-oauth-basic") else pw
         self.auth_scheme = scheme
         spec = self.fake.credentials.get(cred) if cred else None
+        if spec is not None and spec.get("expires") is not None and \
+                time.time() >= spec["expires"]:
+            spec = None                 # an expired installation token
         if spec is None:
             self.auth_bad = True
             return
@@ -1673,7 +2304,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.login = spec["login"]
         self.fake._record_set(self.rec, login=self.login)
 
+    def _installation(self):
+        """The installation id of an installation token, else None."""
+        return (self.cred_spec or {}).get("installation")
+
     def _identity(self):
+        if self._installation() is not None:
+            return "inst:%d" % self._installation()
         if self.cred:
             return "cred:" + self.cred
         return "ip:" + self.client_address[0]
@@ -1705,7 +2342,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return False
         if charge and b["used"] >= b["limit"]:
             self._rl = (b, False)
-            if self.login:
+            if self._installation() is not None:
+                msg = "API rate limit exceeded for installation ID %d." % \
+                    self._installation()
+            elif self.login:
                 msg = "API rate limit exceeded for user ID %d." % \
                     self.fake.user_id(self.login)
             else:
@@ -1914,6 +2554,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self.api_prelude(require_auth=("Requires authentication",
                                               DOC_AUTH_USER)):
             return
+        if self._installation() is not None:
+            return self.send_error_json(403, NOT_BY_INTEGRATION,
+                                        DOC_AUTH_USER)
         self.send_json(200, self._user_json(self.login, full=True))
 
     def _get_user(self, login):
@@ -1962,15 +2605,270 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data["viewer"] = {"login": self.login}
         self.send_json(200, {"data": data}, etag=False)
 
+    # ---------------------------------------------------- GitHub Apps
+
+    def _bearer(self):
+        vals = self.headers.get_all("Authorization") or []
+        if len(vals) != 1:
+            return None
+        scheme, _, val = vals[0].strip().partition(" ")
+        return val.strip() if scheme.lower() == "bearer" else None
+
+    def app_jwt(self):
+        """The App whose JWT authenticates this request, checked as
+        GitHub does; None after answering 401."""
+        app, why = self._check_jwt(self._bearer())
+        if app is None:
+            self.send_error_json(401, why, DOC_REST)
+            return None
+        self.fake._record_set(self.rec, app_id=app["id"])
+        return app
+
+    def _check_jwt(self, jwt):
+        """(app, None) or (None, GitHub's message)."""
+        fake = self.fake
+        try:
+            h64, p64, s64 = (jwt or "").split(".")
+            header = json.loads(_b64url_decode(h64).decode("utf-8"))
+            claims = json.loads(_b64url_decode(p64).decode("utf-8"))
+            sig = _b64url_decode(s64)
+        except (ValueError, UnicodeDecodeError):
+            return None, JWT_UNDECODABLE
+        if not isinstance(header, dict) or not isinstance(claims, dict) or \
+                header.get("alg") != "RS256" or not sig or \
+                ("typ" in header and (not isinstance(header["typ"], str) or
+                                      header["typ"].upper() != "JWT")):
+            return None, JWT_UNDECODABLE
+        iss = claims.get("iss")
+        if iss is None or isinstance(iss, (bool, float, list, dict)):
+            return None, JWT_UNDECODABLE
+        app = fake._app_by_iss(iss)
+        if app is None:
+            return None, JWT_NO_APP
+        if not verify_rs256(fake._pub_path(app), ("%s.%s" % (h64, p64))
+                            .encode(), sig):
+            return None, JWT_UNDECODABLE
+        iat, exp = claims.get("iat"), claims.get("exp")
+        now = time.time()
+        if not isinstance(iat, int) or isinstance(iat, bool) or \
+                iat > now + JWT_SKEW:
+            return None, JWT_IAT
+        if not isinstance(exp, int) or isinstance(exp, bool) or exp <= now:
+            return None, JWT_EXP
+        if exp > now + JWT_MAX_LIFETIME or (
+                fake.jwt_max_span is not None and
+                exp - iat > fake.jwt_max_span):
+            return None, JWT_EXP_FAR
+        return app, None
+
+    def _installation_json(self, app, inst):
+        base = self._base()
+        acct = self._user_json(inst["account"])
+        t = _iso(inst["created"])
+        return {
+            "id": inst["id"], "client_id": app["client_id"],
+            "account": acct,
+            "repository_selection": "all" if inst["repositories"] is None
+            else "selected",
+            "access_tokens_url": "%s/app/installations/%d/access_tokens" %
+            (base, inst["id"]),
+            "repositories_url": base + "/installation/repositories",
+            "html_url": "https://github.com/%ssettings/installations/%d" % (
+                "organizations/%s/" % acct["login"]
+                if acct["type"] == "Organization" else "", inst["id"]),
+            "app_id": app["id"], "app_slug": app["slug"],
+            "target_id": acct["id"], "target_type": acct["type"],
+            "permissions": inst["permissions"], "events": [],
+            "created_at": t, "updated_at": t, "single_file_name": None,
+            "has_multiple_single_files": False, "single_file_paths": [],
+            "suspended_by": None, "suspended_at": None,
+        }
+
+    def _app_route(self, p):
+        """GET /app, GET /app/installations[/{id}] (JWT)."""
+        segs = p.split("/")[2:]
+        if self.command not in METHODS_READ:
+            return self._not_found(DOC_APPS)
+        if segs and segs[0] != "installations" or len(segs) > 2 or \
+                (len(segs) == 2 and not segs[1].isdigit()):
+            return self._not_found(DOC_APPS)
+        app = self.app_jwt()
+        if app is None:
+            return
+        if not segs:
+            owner = self._user_json(app["owner"])
+            t = _iso(app["created"])
+            return self.send_json(200, {
+                "id": app["id"], "slug": app["slug"],
+                "client_id": app["client_id"],
+                "node_id": _node_id("A_", app["id"]), "owner": owner,
+                "name": app["name"], "description": "",
+                "external_url": "https://example.com",
+                "html_url": "https://github.com/apps/%s" % app["slug"],
+                "created_at": t, "updated_at": t,
+                "permissions": app["permissions"], "events": [],
+                "installations_count": len(app["installations"])})
+        with self.fake.lock:
+            insts = [self._installation_json(app, app["installations"][i])
+                     for i in sorted(app["installations"])]
+        if len(segs) == 1:
+            return self._send_list(insts)
+        for j in insts:
+            if j["id"] == int(segs[1]):
+                return self.send_json(200, j)
+        self._not_found(DOC_GET_INSTALLATION)
+
     def _app_access_token(self, installation_id):
-        auth = self.headers.get("Authorization", "")
-        scheme, _, jwt = auth.strip().partition(" ")
         hook = self.fake.app_token_handler
         if hook is not None:
-            return hook(self, installation_id, jwt.strip()
-                        if scheme.lower() == "bearer" else None)
-        self.send_error_json(401, "A JSON web token could not be decoded",
-                             DOC_REST)
+            return hook(self, installation_id, self._bearer())
+        self.mint_token(installation_id)
+
+    def mint_token(self, installation_id):
+        """POST /app/installations/{id}/access_tokens as GitHub does it
+        (a hook in app_token_handler may call this to fall back)."""
+        fake = self.fake
+        iid = int(installation_id)
+        if self.command != "POST":
+            return self._not_found(DOC_APP_TOKEN)
+        f = fake._take_mint_fault(iid)
+        if f is not None:
+            fake._record_set(self.rec, fault="mint:%d" % f["status"])
+            hdrs = []
+            msg = f["message"]
+            if f["retry_after"] is not None:
+                hdrs.append(("Retry-After", str(f["retry_after"])))
+                if msg is None and f["status"] in (403, 429):
+                    msg = ("You have exceeded a secondary rate limit. Please "
+                           "wait a few minutes before you try again.")
+            if msg is None:
+                msg = JWT_UNDECODABLE if f["status"] == 401 else \
+                    "Server Error" if f["status"] == 500 else \
+                    _phrase(f["status"])
+            return self.send_error_json(f["status"], msg, DOC_APP_TOKEN,
+                                        hdrs)
+        app = self.app_jwt()
+        if app is None:
+            return
+        inst = app["installations"].get(iid)
+        if inst is None:
+            return self._not_found(DOC_APP_TOKEN)
+        obj = self._json_body(DOC_APP_TOKEN)
+        if obj is None:
+            return
+        fake._record_set(self.rec, installation=iid)
+
+        def invalid(field, value, kind):
+            self.send_error_json(
+                422, "Invalid request.\n\nFor '%s', %s is not %s." % (
+                    field, json.dumps(value), kind), DOC_APP_TOKEN)
+        names = obj.get("repositories")
+        ids = obj.get("repository_ids")
+        want = obj.get("permissions")
+        if names is not None and not isinstance(names, list):
+            return invalid("properties/repositories", names, "an array")
+        if ids is not None and not isinstance(ids, list):
+            return invalid("properties/repository_ids", ids, "an array")
+        if want is not None and not isinstance(want, dict):
+            return invalid("properties/permissions", want, "an object")
+        for x in names or []:
+            if not isinstance(x, str):
+                return invalid("items", x, "a string")
+        for x in ids or []:
+            if not isinstance(x, int) or isinstance(x, bool):
+                return invalid("items", x, "an integer")
+        reach = fake._installation_repos(inst)
+        chosen = []
+        if names or ids:
+            by_name = {r["name"].lower(): r for r in reach}
+            by_id = {r["id"]: r for r in reach}
+            for x in names or []:
+                r = by_name.get(x.lower())
+                if r is None:
+                    return self.send_error_json(422, MINT_BAD_REPO,
+                                                DOC_APP_TOKEN)
+                if r not in chosen:
+                    chosen.append(r)
+            for x in ids or []:
+                r = by_id.get(x)
+                if r is None:
+                    return self.send_error_json(422, MINT_BAD_REPO,
+                                                DOC_APP_TOKEN)
+                if r not in chosen:
+                    chosen.append(r)
+            selection = "selected"
+        elif inst["repositories"] is not None:
+            chosen, selection = reach, "selected"
+        else:
+            selection = "all"
+        have = inst["permissions"]
+        if want:
+            for k, v in want.items():
+                if v not in ("read", "write", "admin") or \
+                        LEVELS[v] > _perm_level(have.get(k)):
+                    return self.send_error_json(422, MINT_BAD_PERM,
+                                                DOC_APP_TOKEN)
+            perms = dict(want)
+            perms.setdefault("metadata", "read")
+        else:
+            perms = dict(have)
+        tok, exp = fake._mint(app, inst, perms, chosen, selection,
+                              self.rec and self.rec.get("seq"))
+        out = {"token": tok, "expires_at": _iso(exp), "permissions": perms,
+               "repository_selection": selection}
+        if selection == "selected":
+            out["repositories"] = [self._repo_json(r, None) for r in chosen]
+        self.send_json(201, out)
+
+    def _installation_token(self):
+        """DELETE /installation/token: revoke the token used."""
+        if not self.api_prelude(charge=False):
+            return
+        if self.command != "DELETE":
+            return self._not_found(DOC_REVOKE)
+        if self._installation() is None:
+            return self.send_error_json(403, "Resource not accessible by "
+                                        "personal access token", DOC_REVOKE)
+        fake = self.fake
+        with fake.lock:
+            now = int(time.time())
+            self.cred_spec["expires"] = now
+            for app in fake._apps.values():
+                for t in app["tokens"]:
+                    if t["token"] == self.cred:
+                        t["expires"] = min(t["expires"], now)
+                        t["revoked"] = True
+        self.send_bytes(204)
+
+    def _installation_repositories(self):
+        """GET /installation/repositories (an installation token)."""
+        if self.command not in METHODS_READ:
+            return self.api_prelude() and self._not_found(DOC_INST_REPOS)
+        if not self.api_prelude(require_auth=("Requires authentication",
+                                              DOC_INST_REPOS)):
+            return
+        spec = self.cred_spec
+        if self._installation() is None:
+            return self.send_error_json(
+                403, "You must authenticate with an installation access "
+                "token in order to list repositories for an installation.",
+                DOC_INST_REPOS)
+        _, inst = self.fake._find_installation(self._installation())
+        repos = [r for r in self.fake._installation_repos(inst)
+                 if self._token_reaches(spec, r["owner"],
+                                        r["full_name"].lower())] \
+            if inst else []
+        sel = "all" if any(x.endswith("/*") for x in spec["repos"]) \
+            else "selected"
+        page, link = self._paginate(repos)
+        items = []
+        for r in page:
+            _, perm = self._repo_access(r["owner"], r["name"])
+            items.append(self._repo_json(r, perm or "read"))
+        self.send_json(200, {"total_count": len(repos),
+                             "repository_selection": sel,
+                             "repositories": items},
+                       [("Link", link)] if link else [])
 
     def _git(self, owner, repo, rest):
         hook = self.fake.git_handler
@@ -2017,6 +2915,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return None, None
         spec = self.cred_spec or {}
         lg = self.login
+        if spec.get("installation") is not None:
+            # An installation token: its repositories, with its
+            # permissions; other public ones read-only, as anyone.
+            if self._token_reaches(spec, owner, full):
+                perms = spec["app_permissions"]
+                if _perm_level(perms.get("administration")) >= 2:
+                    return repo, "admin"
+                if _perm_level(perms.get("contents")) >= 2:
+                    return repo, "write"
+                return repo, "read"
+            if not repo["private"]:
+                return repo, "read"
+            return None, None
         if spec.get("repos") is not None:
             if full not in spec["repos"] and \
                     "%s/*" % owner.lower() not in spec["repos"]:
@@ -2031,6 +2942,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if (lg and lg in repo["readers"]) or not repo["private"]:
             return repo, "read"
         return None, None
+
+    @staticmethod
+    def _token_reaches(spec, owner, full):
+        return full in spec["repos"] or \
+            "%s/*" % owner.lower() in spec["repos"]
+
+    def _integration_allows(self, repo, owner, rest):
+        """Whether this installation token may make this request."""
+        spec = self.cred_spec
+        need = "read" if self.command in METHODS_READ else "write"
+        seg = rest[0] if rest else ""
+        if seg == "__fake":
+            seg = ""
+        if not seg:
+            pname = "metadata" if need == "read" else "administration"
+        else:
+            pname = REPO_SEGMENT_PERMISSION.get(seg, "contents")
+            if pname == "metadata" and need == "write":
+                pname = "administration"
+        self._accepted_perms = "%s=%s" % (pname, need)
+        if need == "read" and not repo["private"]:
+            return True
+        if not self._token_reaches(spec, owner, repo["full_name"].lower()):
+            return False
+        have = _perm_level(spec["app_permissions"].get(pname))
+        if pname == "metadata":
+            have = max(have, 1)
+        return have >= LEVELS[need]
 
     def _repo_route(self, owner, name, rest):
         if not self.api_prelude():
@@ -2067,7 +3006,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 DOC_GET_REPO if not sub else DOC_REST))
         if not self.login and m not in METHODS_READ:
             return self.send_error_json(401, "Requires authentication", doc)
-        if LEVELS[perm] < LEVELS[level]:
+        if self._installation() is not None:
+            if not self._integration_allows(repo, owner, rest):
+                return self.send_error_json(403, NOT_BY_INTEGRATION, doc)
+        elif LEVELS[perm] < LEVELS[level]:
             if not self.login:
                 return self.send_error_json(401, "Requires authentication",
                                             doc)
@@ -2373,6 +3315,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         fake.set_secondary(s.get("next", 1),
                                            s.get("retry_after", 60),
                                            s.get("status", 429))
+                    if "installation" in obj:
+                        fake.set_rate_limit(int(obj["installation"]),
+                                            obj.get("limit"),
+                                            obj.get("remaining"),
+                                            obj.get("reset"),
+                                            obj.get("resource", "core"))
                     if "credential" in obj:
                         fake.set_rate_limit(obj["credential"],
                                             obj.get("limit"),
@@ -2390,6 +3338,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 full = spec.pop("full_name")
                 fake.add_repo(full, **spec)
                 return self.send_json(200, {"ok": True}, etag=False)
+            if name == "apps":
+                return self._control_apps(args, obj)
             if name == "stats":
                 peak = None
                 if m == "POST" and q.get("reset_peak") in ("1", "true"):
@@ -2406,8 +3356,41 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if peak is not None:
                     st["peak_reset"] = peak
                 return self.send_json(200, st, etag=False)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
             return self.send_error_json(400, "Bad control request: %s" % e)
+        self._not_found()
+
+    def _control_apps(self, args, obj):
+        fake = self.fake
+        m = self.command
+        sub = args[0] if args else ""
+        ok = {"ok": True}
+        if sub == "" and m in METHODS_READ:
+            return self.send_json(200, fake.apps(), etag=False)
+        if sub == "" and m == "POST":
+            fake.add_app(**obj)
+            return self.send_json(200, ok, etag=False)
+        if sub.isdigit() and m == "DELETE":
+            fake.remove_app(int(sub))
+            return self.send_json(200, ok, etag=False)
+        if sub == "mint_faults":
+            if m == "POST":
+                fake.set_mint_fault(obj.get("next", 1), obj.get("status", 500),
+                                    obj.get("installation"),
+                                    obj.get("message"),
+                                    obj.get("retry_after"))
+            elif m == "DELETE":
+                fake.clear_mint_faults()
+            elif m not in METHODS_READ:
+                return self._not_found()
+            return self.send_json(200, fake.mint_faults(), etag=False)
+        if sub == "token_lifetime" and m == "POST":
+            fake.set_token_lifetime(obj["seconds"], obj.get("app_id"))
+            return self.send_json(200, ok, etag=False)
+        if sub == "expire" and m == "POST":
+            n = fake.expire_tokens(obj.get("installation"), obj.get("app_id"),
+                                   obj.get("token_prefix"))
+            return self.send_json(200, {"expired": n}, etag=False)
         self._not_found()
 
 
@@ -2476,6 +3459,51 @@ class FakeGitHubClient:
     def add_repo(self, full_name, **spec):
         spec["full_name"] = full_name
         self._call("POST", "repos", spec)
+
+    def add_app(self, app_id, public_key_pem=None, installations=None,
+                **spec):
+        if isinstance(installations, dict):
+            installations = {str(k): v for k, v in installations.items()}
+        elif installations is not None:
+            installations = [list(x) for x in installations]
+        spec.update(app_id=app_id, public_key_pem=public_key_pem,
+                    installations=installations)
+        self._call("POST", "apps", spec)
+
+    def remove_app(self, app_id):
+        self._call("DELETE", "apps/%d" % int(app_id))
+
+    def apps(self):
+        return self._call("GET", "apps")
+
+    def set_mint_fault(self, next=1, status=500, installation=None,
+                       message=None, retry_after=None):
+        self._call("POST", "apps/mint_faults", {
+            "next": next, "status": status, "installation": installation,
+            "message": message, "retry_after": retry_after})
+
+    def clear_mint_faults(self):
+        self._call("DELETE", "apps/mint_faults")
+
+    def mint_faults(self):
+        return self._call("GET", "apps/mint_faults")
+
+    def set_token_lifetime(self, seconds, app_id=None):
+        self._call("POST", "apps/token_lifetime", {"seconds": seconds,
+                                                   "app_id": app_id})
+
+    def expire_tokens(self, installation=None, app_id=None,
+                      token_prefix=None):
+        return self._call("POST", "apps/expire", {
+            "installation": installation, "app_id": app_id,
+            "token_prefix": token_prefix})["expired"]
+
+    def set_installation_rate_limit(self, installation_id, limit=None,
+                                    remaining=None, reset=None):
+        self.set_rate_limit(int(installation_id), limit, remaining, reset)
+
+    def rate_state(self):
+        return self._call("GET", "ratelimit")
 
     def stats(self, reset_peak=False):
         if reset_peak:
@@ -2579,6 +3607,9 @@ def main(argv=None):
                     metavar="O/R[:public|private][:READERS]")
     ap.add_argument("--cred-limit", action="append", default=[],
                     metavar="TOKEN=N")
+    ap.add_argument("--app", action="append", default=[],
+                    metavar="ID:PUBKEY.pem[:INST=LOGIN,...]")
+    ap.add_argument("--token-lifetime", type=int)
     ap.add_argument("--rate-limit", type=int)
     ap.add_argument("--anon-rate-limit", type=int)
     ap.add_argument("--seed-issues", type=int)
@@ -2600,8 +3631,19 @@ def main(argv=None):
     if a.cred_limit:
         kw["rate_limits"] = {k: int(v) for k, v in
                              (c.split("=", 1) for c in a.cred_limit)}
+    for spec in a.app:
+        parts = spec.split(":", 2)
+        insts = {}
+        if len(parts) > 2:
+            for x in parts[2].split(","):
+                if x:
+                    i, _, login = x.partition("=")
+                    insts[int(i)] = login
+        kw.setdefault("apps", []).append({
+            "app_id": int(parts[0]), "public_key_file": parts[1],
+            "installations": insts})
     for name in ("rate_limit", "anon_rate_limit", "seed_issues",
-                 "chunk_threshold", "prefix"):
+                 "chunk_threshold", "prefix", "token_lifetime"):
         v = getattr(a, name)
         if v is not None:
             kw[name] = v

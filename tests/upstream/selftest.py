@@ -8,14 +8,16 @@ http.client for ordinary requests, raw sockets where the framing matters
 
 The last line of output is exactly `upstream: N passed, N failed`; the
 exit status is non-zero when a check failed.  Python 3 standard library
-only; about 5 s.
+only; about 12 s (the GitHub App checks run openssl).
 """
 
 import base64
+import calendar
 import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -47,7 +49,7 @@ def check(name, cond, detail=""):
             print("ok   %s" % name)
     else:
         FAILED += 1
-        print("FAIL %s%s" % (name, (": %s" % detail) if detail else ""))
+        print("FAIL %s%s" % (name, (": %s" % (detail,)) if detail else ""))
     return cond
 
 
@@ -1118,10 +1120,637 @@ def t_concurrency():
           (len(mine), len({x["conn"] for x in mine})))
 
 
+# ------------------------------------------------------------ GitHub Apps
+#
+# Keys and JWTs are made here with the openssl command directly (not
+# with fake_github's helpers), so that a mistake there cannot hide one
+# in the fake's checks.
+
+APP = 123            # "agents": installations 987 (acme), 988 (octo)
+APP2 = 456           # "limited": installation 654 (acme), few permissions
+APP3 = 789           # "picky": installation 555 (acme, gadgets only)
+ALNUM36 = r"ghs_[A-Za-z0-9]{36}"
+
+
+def openssl(*args, data=None):
+    import subprocess
+    r = subprocess.run(("openssl",) + args, input=data, capture_output=True,
+                       check=True, timeout=60)
+    return r.stdout
+
+
+def app_keys():
+    """Two RSA keys (private and public PEM files in T.tmp), made once."""
+    if T.keys is None:
+        T.keys = []
+        for i in range(2):
+            priv = os.path.join(T.tmp, "app%d.pem" % i)
+            pub = os.path.join(T.tmp, "app%d.pub.pem" % i)
+            with open(priv, "wb") as f:
+                f.write(openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",
+                                "rsa_keygen_bits:2048"))
+            os.chmod(priv, 0o600)
+            with open(pub, "wb") as f:
+                f.write(openssl("pkey", "-in", priv, "-pubout"))
+            with open(pub) as f:
+                T.keys.append((priv, f.read()))
+    return T.keys
+
+
+def b64u(b):
+    if not isinstance(b, bytes):
+        b = json.dumps(b, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwt(iss=APP, key=0, iat=None, exp=None, header=None, payload=None):
+    now = int(time.time())
+    if payload is None:
+        payload = {"iat": now - 60 if iat is None else iat,
+                   "exp": now + 540 if exp is None else exp, "iss": iss}
+    head = b64u(header or {"alg": "RS256", "typ": "JWT"}) + "." + \
+        b64u(payload)
+    sig = openssl("dgst", "-sha256", "-sign", app_keys()[key][0],
+                  data=head.encode())
+    return head + "." + b64u(sig)
+
+
+def mint(iid, body=None, token=None, port=None, raw=None):
+    """POST /app/installations/IID/access_tokens with a good JWT of APP
+    (or token, a whole JWT)."""
+    h = {"Accept": "application/vnd.github+json"}
+    if raw is not None:
+        body = raw
+    elif body is not None:
+        body = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    return req("POST", "/app/installations/%s/access_tokens" % iid,
+               body=body, headers=h, port=port,
+               auth="Bearer " + (token or jwt()))
+
+
+def gh_err(message, doc="https://docs.github.com/rest"):
+    return json.dumps({"message": message, "documentation_url": doc},
+                      separators=(",", ":")).encode()
+
+
+def setup_apps(fake=None):
+    fake = fake or FAKE
+    (_, pub0), (_, pub1) = app_keys()
+    fake.add_app(APP, pub0, {987: "acme", 988: "octo"}, slug="agents")
+    fake.add_app(APP2, pub1, {654: "acme"}, slug="limited",
+                 permissions={"contents": "read", "issues": "write"})
+    fake.add_app(APP3, pub0, [(555, {"account": "acme",
+                                     "repositories": ["gadgets"]})],
+                 slug="picky")
+
+
+def t_apps_jwt():
+    reset()
+    setup_apps()
+    now = int(time.time())
+
+    def app_get(token):
+        return req("GET", "/app", auth="Bearer " + token)
+
+    def refused(name, token, message):
+        r = app_get(token)
+        check(name, r.status == 401 and r.body == gh_err(message),
+              (r.status, r.body))
+    r = app_get(jwt())
+    check("JWT: good one (iss a string) authenticates as the App",
+          r.status == 200 and r.json()["id"] == APP and
+          r.json()["slug"] == "agents", (r.status, r.body[:200]))
+    check("JWT: iss as a number", app_get(jwt(iss=APP)).status == 200 and
+          app_get(jwt(iss=str(APP))).status == 200)
+    cid = r.json()["client_id"]
+    check("JWT: iss as the client id", app_get(jwt(iss=cid)).status == 200)
+    check("JWT: no typ is fine", app_get(jwt(header={"alg": "RS256"}))
+          .status == 200)
+    check("JWT: exp - iat exactly 600 (ghp's keyholder)",
+          app_get(jwt(iat=now - 60, exp=now + 540)).status == 200)
+    check("JWT: iat 30 s ahead (clock skew) is fine",
+          app_get(jwt(iat=now + 30, exp=now + 500)).status == 200)
+    und = "A JSON web token could not be decoded"
+    refused("JWT: garbage", "a.b.c", und)
+    refused("JWT: two parts", jwt().rpartition(".")[0], und)
+    refused("JWT: not base64url", "!!!." + jwt().partition(".")[2], und)
+    refused("JWT: alg HS256", jwt(header={"alg": "HS256", "typ": "JWT"}),
+            und)
+    refused("JWT: alg none", jwt(header={"alg": "none"}), und)
+    refused("JWT: no iss", jwt(payload={"iat": now - 60,
+                                        "exp": now + 500}), und)
+    refused("JWT: signed with another key (bad signature)", jwt(key=1), und)
+    good = jwt()
+    h, _, s = good.split(".")
+    forged = h + "." + b64u({"iat": now - 60, "exp": now + 540,
+                             "iss": str(APP), "x": 1}) + "." + s
+    refused("JWT: payload changed after signing", forged, und)
+    refused("JWT: signature cut short", good[:-10], und)
+    refused("JWT: unknown App", jwt(iss=999999), "Integration not found")
+    exp_msg = ("'Expiration time' claim ('exp') must be a numeric value "
+               "representing the future time at which the assertion expires")
+    iat_msg = ("'Issued at' claim ('iat') must be an Integer representing "
+               "the time that the assertion was issued")
+    far_msg = "'Expiration time' claim ('exp') is too far in the future"
+    refused("JWT: expired", jwt(iat=now - 700, exp=now - 100), exp_msg)
+    refused("JWT: exp not a number", jwt(payload={
+        "iat": now - 60, "exp": str(now + 500), "iss": APP}), exp_msg)
+    refused("JWT: iat in the future (past the 60 s skew)",
+            jwt(iat=now + 120, exp=now + 500), iat_msg)
+    refused("JWT: iat not an integer", jwt(payload={
+        "iat": now - 60.5, "exp": now + 500, "iss": APP}), iat_msg)
+    refused("JWT: no iat", jwt(payload={"exp": now + 500, "iss": APP}),
+            iat_msg)
+    refused("JWT: exp more than 10 minutes ahead",
+            jwt(iat=now, exp=now + 700), far_msg)
+    refused("JWT: exp - iat over 600", jwt(iat=now - 120, exp=now + 540),
+            far_msg)
+    r = req("GET", "/app", auth="token " + jwt())
+    check("JWT: only as Bearer", r.status == 401 and r.body == gh_err(und))
+    r = req("GET", "/app", ALICE)
+    check("JWT: a user's token is no JWT", r.status == 401 and
+          r.body == gh_err(und))
+    r = req("GET", "/app")
+    check("JWT: none at all", r.status == 401 and r.body == gh_err(und))
+    check("JWT: fake_github.make_jwt interoperates", app_get(fg.make_jwt(
+        open(app_keys()[0][0]).read(), APP)).status == 200)
+    recs = [x for x in records() if x["path"] == "/app"]
+    check("JWT requests are recorded, the good ones with app_id",
+          recs[0].get("app_id") == APP and recs[0]["status"] == 200 and
+          any(x["status"] == 401 and not x.get("app_id") for x in recs))
+
+
+def t_apps_mint():
+    reset()
+    setup_apps()
+    now = time.time()
+    r = mint(987)
+    j = r.json()
+    check("mint: 201 without a body", r.status == 201, (r.status, r.body))
+    check("mint: ghs_ and 36 letters or digits",
+          re.fullmatch(ALNUM36, j["token"]), j.get("token"))
+    exp = calendar.timegm(time.strptime(j["expires_at"],
+                                        "%Y-%m-%dT%H:%M:%SZ"))
+    check("mint: expires_at an hour ahead", abs(exp - (now + 3600)) < 5,
+          j["expires_at"])
+    check("mint: every App permission, all repositories",
+          j["permissions"]["contents"] == "write" and
+          j["permissions"]["metadata"] == "read" and
+          j["repository_selection"] == "all" and "repositories" not in j, j)
+    tok = j["token"]
+    r = req("GET", "/repos/acme/widgets", tok)
+    check("all-repositories token reads a private repo of the account",
+          r.status == 200 and r.json()["permissions"]["admin"], r.status)
+    check("... and the other one", req("GET", "/repos/acme/gadgets",
+                                       tok).status == 200)
+    check("... and writes", req("POST", "/repos/acme/gadgets/issues", tok,
+                                {"title": "t"}).status == 201)
+    check("... reads a public repo elsewhere", req(
+        "GET", "/repos/octo/public", tok).status == 200)
+    r = req("POST", "/repos/octo/public/issues", tok, {"title": "t"})
+    check("... but writes there: 403 not accessible by integration",
+          r.status == 403 and r.json()["message"] ==
+          "Resource not accessible by integration", r.body)
+    check("an installation token is no user", req("GET", "/user", tok)
+          .status == 403)
+
+    body = {"repositories": ["widgets"], "permissions": {"issues": "read"}}
+    r = mint(987, body)
+    j = r.json()
+    check("down-scoped mint: 201", r.status == 201, r.body)
+    check("down-scoped mint: the permissions asked for, and metadata",
+          j["permissions"] == {"issues": "read", "metadata": "read"}, j)
+    check("down-scoped mint: selected, with the repository",
+          j["repository_selection"] == "selected" and
+          [x["full_name"] for x in j["repositories"]] == ["acme/widgets"]
+          and j["repositories"][0]["name"] == "widgets" and
+          isinstance(j["repositories"][0]["id"], int), j)
+    tok = j["token"]
+    r = req("GET", "/repos/acme/widgets/issues", tok)
+    check("down-scoped: issues read", r.status == 200, r.status)
+    check("down-scoped: X-RateLimit-* on answers to it",
+          r.h("X-RateLimit-Limit") == "5000" and
+          r.h("X-RateLimit-Resource") == "core" and
+          r.h("X-RateLimit-Remaining") is not None)
+    check("down-scoped: the repository (metadata)",
+          req("GET", "/repos/acme/widgets", tok).status == 200)
+    r = req("POST", "/repos/acme/widgets/issues", tok, {"title": "no"})
+    check("down-scoped: opening an issue with issues:read is 403",
+          r.status == 403 and r.body == gh_err(
+              "Resource not accessible by integration",
+              "https://docs.github.com/rest/issues/issues#create-an-issue"),
+          (r.status, r.body))
+    check("down-scoped: X-Accepted-GitHub-Permissions says what it needs",
+          r.h("X-Accepted-GitHub-Permissions") == "issues=write",
+          r.h("X-Accepted-GitHub-Permissions"))
+    check("down-scoped: pulls without pull_requests: 403",
+          req("GET", "/repos/acme/widgets/pulls", tok).status == 403)
+    check("down-scoped: contents without contents: 403",
+          req("GET", "/repos/acme/widgets/contents/README.md", tok)
+          .status == 403)
+    check("down-scoped: repository settings: 403",
+          req("PATCH", "/repos/acme/widgets", tok, {}).status == 403)
+    r = req("GET", "/repos/acme/gadgets", tok)
+    check("down-scoped: another private repository: 404",
+          r.status == 404, r.status)
+    recs = records()
+    m = [x for x in recs if x["path"].endswith("/access_tokens")]
+    check("the mint's record holds its body",
+          json.loads(m[-1]["body"]) == body and m[-1]["status"] == 201 and
+          m[-1].get("installation") == 987 and m[-1].get("app_id") == APP,
+          m[-1])
+    used = [x for x in recs if x["path"] == "/repos/acme/widgets/issues"]
+    check("requests with the token are recorded as the App's bot",
+          used and used[0]["login"] == "agents[bot]", used[:1])
+
+    gad = req("GET", "/repos/acme/gadgets", ALICE).json()["id"]
+    r = mint(987, {"repository_ids": [gad],
+                   "permissions": {"contents": "write", "issues": "write"}})
+    tok = r.json()["token"]
+    check("mint by repository_ids", r.status == 201 and [
+        x["name"] for x in r.json()["repositories"]] == ["gadgets"])
+    check("issues:write opens issues", req(
+        "POST", "/repos/acme/gadgets/issues", tok, {"title": "y"})
+        .status == 201)
+    check("contents:write writes contents", req(
+        "PUT", "/repos/acme/gadgets/contents/a.txt", tok, {}).status == 200)
+    check("contents via a fake helper", req(
+        "GET", "/repos/acme/gadgets/contents/__fake/bytes/10", tok)
+        .body == fg.pattern(10))
+    check("still no pulls", req("GET", "/repos/acme/gadgets/pulls", tok)
+          .status == 403)
+    check("widgets out of reach", req("GET", "/repos/acme/widgets", tok)
+          .status == 404)
+
+    bad_repo = gh_err(
+        "There is at least one repository that does not exist or is not "
+        "accessible to the parent installation.",
+        fg.DOC_APP_TOKEN)
+    for name, b in (("a repository of another account",
+                     {"repositories": ["public"]}),
+                    ("no such repository", {"repositories": ["nosuch"]}),
+                    ("owner/name is no name",
+                     {"repositories": ["acme/widgets"]}),
+                    ("an unknown repository id", {"repository_ids": [1]})):
+        r = mint(987, b)
+        check("mint 422: " + name, r.status == 422 and r.body == bad_repo,
+              (r.status, r.body))
+    r = mint(988, {"repositories": ["public"]})
+    check("installation 988 is octo's", r.status == 201 and
+          r.json()["repositories"][0]["full_name"] == "octo/public")
+    bad_perm = gh_err("The permissions requested are not granted to this "
+                      "installation.", fg.DOC_APP_TOKEN)
+    t2 = jwt(iss=APP2, key=1)
+    for name, p in (("above the App's level", {"contents": "write"}),
+                    ("one the App lacks", {"pull_requests": "read"}),
+                    ("an unknown one", {"pull-requests": "read"}),
+                    ("admin", {"issues": "admin"}),
+                    ("not a level", {"issues": "all"})):
+        r = mint(654, {"permissions": p}, token=t2)
+        check("mint 422: permission " + name, r.status == 422 and
+              r.body == bad_perm, (r.status, r.body))
+    r = mint(654, {"permissions": {"issues": "write"}}, token=t2)
+    check("mint within the App's permissions", r.status == 201, r.body)
+    r = mint(654, token=t2)
+    check("no permissions asked: the App's",
+          r.json()["permissions"] == {"contents": "read", "issues": "write",
+                                      "metadata": "read"}, r.body)
+    check("contents:read is not write", req(
+        "PUT", "/repos/acme/widgets/contents/a", r.json()["token"], {})
+        .status == 403)
+    r = mint(654)
+    nf = gh_err("Not Found", fg.DOC_APP_TOKEN)
+    check("mint 404: another App's installation", r.status == 404 and
+          r.body == nf, (r.status, r.body))
+    check("mint 404: no such installation", mint(1).body == nf)
+    r = mint(987, {"repositories": "widgets"})
+    check("mint 422: repositories not an array", r.status == 422 and
+          "is not an array" in r.json()["message"], r.body)
+    r = mint(987, raw=b"{")
+    check("mint 400: body not JSON", r.status == 400 and
+          r.json()["message"] == "Problems parsing JSON")
+    r = mint(987, token="x.y.z")
+    check("mint 401: bad JWT", r.status == 401 and r.json()["message"] ==
+          "A JSON web token could not be decoded")
+    r = req("POST", "/app/installations/987/access_tokens", ALICE)
+    check("mint 401: a user's token", r.status == 401)
+
+    t3 = jwt(iss=APP3)
+    r = mint(555, token=t3)
+    j = r.json()
+    check("selected installation: its repositories by default",
+          r.status == 201 and j["repository_selection"] == "selected" and
+          [x["name"] for x in j["repositories"]] == ["gadgets"], r.body)
+    check("selected installation: nothing else", req(
+        "GET", "/repos/acme/widgets", j["token"]).status == 404)
+    r = req("GET", "/installation/repositories", j["token"])
+    check("GET /installation/repositories", r.status == 200 and
+          r.json()["total_count"] == 1 and
+          r.json()["repositories"][0]["full_name"] == "acme/gadgets",
+          r.body[:200])
+    check("selected installation: others refused",
+          mint(555, {"repositories": ["widgets"]}, token=t3).status == 422)
+
+    # lifetime, expiry, revocation
+    FAKE.set_token_lifetime(1, app_id=APP)
+    r = mint(988)
+    j = r.json()
+    tok = j["token"]
+    exp = calendar.timegm(time.strptime(j["expires_at"],
+                                        "%Y-%m-%dT%H:%M:%SZ"))
+    check("token_lifetime shortens expires_at",
+          exp - time.time() <= 1.5, j["expires_at"])
+    T.expiring = (tok, exp)
+    FAKE.set_token_lifetime(3600, app_id=APP)
+    tok2 = mint(987).json()["token"]
+    check("token works", req("GET", "/repos/acme/widgets", tok2)
+          .status == 200)
+    n = FAKE.expire_tokens(token_prefix=tok2[:12])
+    r = req("GET", "/repos/acme/widgets", tok2)
+    check("expire_tokens(): 401 Bad credentials", n == 1 and
+          r.status == 401 and r.body == gh_err("Bad credentials"),
+          (n, r.status, r.body))
+    tok3 = mint(987).json()["token"]
+    r = req("DELETE", "/installation/token", tok3)
+    check("DELETE /installation/token: 204, then 401", r.status == 204 and
+          req("GET", "/repos/acme/widgets", tok3).status == 401)
+
+    apps = FAKE.apps()
+    a = [x for x in apps if x["app_id"] == APP][0]
+    check("GET /__fake/apps: the Apps", sorted(x["app_id"] for x in apps)
+          == [APP, APP2, APP3] and a["slug"] == "agents")
+    check("GET /__fake/apps: installations",
+          [(i["id"], i["account"], i["repository_selection"])
+           for i in a["installations"]] ==
+          [(987, "acme", "all"), (988, "octo", "all")], a["installations"])
+    toks = a["tokens"]
+    check("GET /__fake/apps: every mint, prefixes only",
+          a["mints"] == len(toks) == 7 and
+          all(len(t["token_prefix"]) == 8 for t in toks) and
+          toks[-1]["token_prefix"] == tok3[:8] and
+          tok3 not in json.dumps(apps), (a["mints"], toks[-1]))
+    check("GET /__fake/apps: permissions and repositories of a mint",
+          toks[1]["permissions"] == {"issues": "read", "metadata": "read"}
+          and toks[1]["repositories"] == ["widgets"] and
+          toks[1]["repository_selection"] == "selected" and
+          toks[0]["repositories"] is None, toks[1])
+    check("GET /__fake/apps: expiry, revocation",
+          toks[-1]["revoked"] and toks[-1]["expired"] and
+          toks[-2]["expired"] and not toks[0]["expired"] and
+          toks[0]["expires_at"].endswith("Z"), toks[-2:])
+
+
+def t_apps_list():
+    reset()
+    setup_apps()
+    r = req("GET", "/app/installations", auth="Bearer " + jwt())
+    j = r.json()
+    check("GET /app/installations", r.status == 200 and
+          [i["id"] for i in j] == [987, 988], r.body[:300])
+    i = j[0]
+    check("installation fields", i["account"]["login"] == "acme" and
+          i["account"]["type"] == "Organization" and
+          isinstance(i["account"]["id"], int) and i["app_id"] == APP and
+          i["target_type"] == "Organization" and
+          i["repository_selection"] == "all" and
+          i["permissions"]["issues"] == "write", i)
+    r = req("GET", "/app/installations?per_page=1", auth="Bearer " + jwt())
+    link = r.h("Link") or ""
+    check("per_page and Link", len(r.json()) == 1 and 'rel="next"' in link
+          and 'rel="last"' in link and "page=2" in link, link)
+    r = req("GET", "/app/installations?per_page=1&page=2",
+            auth="Bearer " + jwt())
+    check("page 2", [x["id"] for x in r.json()] == [988] and
+          'rel="prev"' in (r.h("Link") or ""))
+    r = req("GET", "/app/installations", auth="Bearer " + jwt(APP3))
+    check("another App sees its own", [x["id"] for x in r.json()] == [555]
+          and r.json()[0]["repository_selection"] == "selected")
+    check("GET /app/installations/{id}", req(
+        "GET", "/app/installations/988", auth="Bearer " + jwt()).json()
+        ["account"]["login"] == "octo")
+    check("... not another App's", req(
+        "GET", "/app/installations/654", auth="Bearer " + jwt())
+        .status == 404)
+    check("... not without a JWT",
+          req("GET", "/app/installations", ALICE).status == 401)
+
+
+def t_apps_ratelimit():
+    reset()
+    setup_apps()
+    a = mint(987).json()["token"]
+    b = mint(987, {"repositories": ["widgets"]}).json()["token"]
+    o = mint(988).json()["token"]
+    r1 = req("GET", "/repos/acme/widgets", a)
+    r2 = req("GET", "/repos/acme/widgets", b)
+    check("installation tokens share their installation's limit",
+          r1.h("X-RateLimit-Limit") == "5000" and
+          int(r2.h("X-RateLimit-Remaining")) ==
+          int(r1.h("X-RateLimit-Remaining")) - 1 and
+          r2.h("X-RateLimit-Used") == "2",
+          (r1.h("X-RateLimit-Remaining"), r2.h("X-RateLimit-Remaining")))
+    FAKE.set_rate_limit(987, remaining=1)
+    r = req("GET", "/repos/acme/widgets", a)
+    check("one left, then 0", r.status == 200 and
+          r.h("X-RateLimit-Remaining") == "0")
+    r = req("GET", "/repos/acme/widgets", b)
+    check("exhausted installation: 403, GitHub's message",
+          r.status == 403 and r.body == gh_err(
+              "API rate limit exceeded for installation ID 987.",
+              "https://docs.github.com/rest/overview/"
+              "rate-limits-for-the-rest-api") and
+          r.h("X-RateLimit-Remaining") == "0", (r.status, r.body))
+    r = req("GET", "/repos/octo/public", o)
+    check("another installation is not exhausted", r.status == 200 and
+          int(r.h("X-RateLimit-Remaining")) > 4990)
+    st = FAKE.rate_state()
+    check("/__fake/ratelimit shows the installation bucket",
+          any(x["identity"] == "inst:987" and x["used"] == x["limit"]
+              for x in st["buckets"]), st["buckets"])
+    r = req("GET", "/rate_limit", a)
+    check("/rate_limit of an installation token",
+          r.json()["resources"]["core"]["remaining"] == 0)
+    inst = [i for x in FAKE.apps() for i in x["installations"]
+            if i["id"] == 987][0]
+    check("GET /__fake/apps shows the installation's rate limit",
+          inst["rate_limit"]["remaining"] == 0 and
+          inst["rate_limit"]["limit"] == 5000, inst)
+    FAKE.set_installation_rate_limit(987, remaining=0,
+                                     reset=int(time.time()) + 1)
+    time.sleep(max(0, T.expiring[1] - time.time()) + 1.05
+               if T.expiring else 1.05)
+    r = req("GET", "/repos/acme/widgets", a)
+    check("after its reset the installation may go on", r.status == 200 and
+          r.h("X-RateLimit-Remaining") == "4999", r.h("X-RateLimit-Remaining"))
+    fake_json("POST", "ratelimit", {"installation": 988, "limit": 10,
+                                    "remaining": 0})
+    r = req("GET", "/repos/octo/public", o)
+    check("POST /__fake/ratelimit {installation}: limit and remaining",
+          r.status == 403 and r.h("X-RateLimit-Limit") == "10" and
+          "installation ID 988" in r.json()["message"], r.body)
+    if T.expiring:
+        r = req("GET", "/repos/octo/public", T.expiring[0])
+        check("an expired installation token: 401 Bad credentials",
+              r.status == 401 and r.body == gh_err("Bad credentials"),
+              (r.status, r.body))
+    reset()
+    r = req("GET", "/repos/acme/widgets", a)
+    check("reset() forgets minted tokens", r.status == 401)
+    check("reset() keeps the Apps", mint(987).status == 201)
+
+
+def t_apps_faults():
+    reset()
+    setup_apps()
+    FAKE.set_mint_fault(2, 502)
+    got = [mint(987) for _ in range(3)]
+    check("mint fault 502 twice, then a token",
+          [r.status for r in got] == [502, 502, 201] and
+          got[0].json()["message"] == "Bad Gateway",
+          [(r.status, r.body[:80]) for r in got])
+    FAKE.set_mint_fault(1, 401)
+    r = mint(987)
+    check("mint fault 401: the JWT message", r.status == 401 and
+          r.json()["message"] == "A JSON web token could not be decoded")
+    FAKE.set_mint_fault(1, 500, installation=988)
+    r1, r2 = mint(987), mint(988)
+    check("mint fault for one installation", r1.status == 201 and
+          r2.status == 500 and r2.json()["message"] == "Server Error",
+          (r1.status, r2.status))
+    FAKE.set_mint_fault(1, 429, retry_after=30)
+    r = mint(987)
+    check("mint fault 429 with Retry-After (a secondary limit)",
+          r.status == 429 and r.h("Retry-After") == "30" and
+          "secondary rate limit" in r.json()["message"], r.body)
+    FAKE.set_mint_fault(3, 503, message="try later")
+    pend = FAKE.mint_faults()
+    check("pending mint faults listed", len(pend) == 1 and
+          pend[0]["remaining"] == 3 and pend[0]["status"] == 503, pend)
+    r = mint(987)
+    check("mint fault message", r.status == 503 and
+          r.json()["message"] == "try later")
+    FAKE.clear_mint_faults()
+    check("mint faults cleared", FAKE.mint_faults() == [] and
+          mint(987).status == 201)
+    check("a mint fault touches no other request",
+          req("GET", "/repos/acme/widgets", ALICE).status == 200)
+    recs = [x for x in records() if x["fault"]]
+    check("mint faults recorded", [x["fault"] for x in recs] ==
+          ["mint:502", "mint:502", "mint:401", "mint:500", "mint:429",
+           "mint:503"], [x["fault"] for x in recs])
+    try:
+        FAKE.set_mint_fault(1, 200)
+        check("mint fault status 2xx refused", False)
+    except urllib.error.HTTPError as e:
+        check("mint fault status 2xx refused", e.code == 400)
+
+    # the general faults, aimed at the mint by match
+    FAKE.set_fault(1, "reset", match="access_tokens")
+    check("fault match access_tokens spares other paths",
+          req("GET", "/repos/acme/widgets", ALICE).status == 200)
+    try:
+        mint(987)
+        check("fault reset on the mint", False, "answered")
+    except (ConnectionResetError, http.client.RemoteDisconnected) as e:
+        check("fault reset on the mint", True, repr(e))
+    FAKE.set_fault(1, "close", match="access_tokens")
+    try:
+        mint(987)
+        check("fault close on the mint", False, "answered")
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        check("fault close on the mint", True)
+    FAKE.set_fault(1, "delay", match="access_tokens", delay_ms=200)
+    t0 = time.monotonic()
+    r = mint(987)
+    check("fault delay on the mint", r.status == 201 and
+          time.monotonic() - t0 >= 0.2)
+    FAKE.set_fault(1, "502", match="access_tokens")
+    check("fault status on the mint", mint(987).status == 502)
+    FAKE.set_fault(1, "hang", match="access_tokens")
+    s, _ = raw_connect(timeout=0.5)
+    body = b"{}"
+    s.sendall(b"POST /app/installations/987/access_tokens HTTP/1.1\r\n"
+              b"Host: x\r\nAuthorization: Bearer " + jwt().encode() +
+              b"\r\nContent-Length: 2\r\n\r\n" + body)
+    try:
+        data = s.recv(100)
+        check("fault hang on the mint", False, repr(data))
+    except socket.timeout:
+        check("fault hang on the mint", True)
+    s.close()
+    m = [x for x in records() if x["path"].endswith("/access_tokens")]
+    check("faulted mints are recorded with their body",
+          m[-1]["fault"] == "hang" and m[-1]["body"] == "{}" and
+          m[-2]["fault"] == "502", [(x["fault"], x["body"]) for x in m[-3:]])
+
+
+def t_apps_in_process():
+    pub = app_keys()[0][1]
+    srv = fg.FakeGitHub(apps=[{"app_id": 5, "public_key_pem": pub,
+                               "installations": {"50": "acme"},
+                               "slug": "inproc"}], token_lifetime=120)
+    srv.start()
+    try:
+        p = srv.port
+        r = mint(50, token=jwt(iss=5), port=p)
+        j = r.json()
+        exp = calendar.timegm(time.strptime(j["expires_at"],
+                                            "%Y-%m-%dT%H:%M:%SZ"))
+        check("in-process: apps= and token_lifetime=", r.status == 201 and
+              abs(exp - time.time() - 120) < 5, r.body[:200])
+        seen = []
+
+        def hook(ex, iid, token):
+            seen.append((iid, token[:10] if token else None))
+            if iid == "51":
+                return ex.send_json(201, {"token": "ghs_fromhook"})
+            return ex.mint_token(iid)
+        srv.app_token_handler = hook
+        r1 = mint(50, token=jwt(iss=5), port=p)
+        r2 = mint(51, token=jwt(iss=5), port=p)
+        check("hook overrides, and may fall back to the built-in",
+              r1.status == 201 and r1.json()["token"].startswith("ghs_") and
+              r2.json() == {"token": "ghs_fromhook"} and len(seen) == 2,
+              (r1.status, r2.body, seen))
+        srv.app_token_handler = None
+        srv.set_rate_limit(50, remaining=0)
+        r = req("GET", "/repos/acme/widgets", r1.json()["token"], port=p)
+        check("in-process set_rate_limit(installation id)",
+              r.status == 403 and "installation ID 50" in
+              r.json()["message"])
+        check("in-process apps()", srv.apps()[0]["mints"] == 2)
+    finally:
+        srv.stop()
+    cfg = os.path.join(T.tmp, "apps.json")
+    with open(cfg, "w") as f:
+        json.dump({"apps": [{"app_id": 8, "public_key_file":
+                             os.path.join(T.tmp, "app1.pub.pem"),
+                             "installations": {"80": "octo"}}]}, f)
+    _, fake = fg.spawn(["--app", "7:%s:70=acme,71=octo" %
+                           os.path.join(T.tmp, "app0.pub.pem"),
+                           "--token-lifetime", "90", "--config", cfg])
+    try:
+        r = mint(71, token=jwt(iss=7), port=fake.port)
+        j = r.json()
+        exp = calendar.timegm(time.strptime(j["expires_at"],
+                                            "%Y-%m-%dT%H:%M:%SZ"))
+        check("CLI --app and --token-lifetime", r.status == 201 and
+              abs(exp - time.time() - 90) < 5, r.body[:200])
+        r = mint(80, token=jwt(iss=8, key=1), port=fake.port)
+        check("--config apps", r.status == 201, r.body[:200])
+        check("CLI apps listed", [a["app_id"] for a in fake.apps()] ==
+              [7, 8])
+    finally:
+        fake.close()
+
+
 class T:
     tmp = None
     record = None
     proc = None
+    keys = None
+    expiring = None
 
 
 def main():
@@ -1133,7 +1762,8 @@ def main():
                        t_keepalive, t_chunked_request, t_upload_50mb,
                        t_download_200mb, t_slow_status, t_faults,
                        t_recording, t_concurrency, t_cli_options,
-                       t_in_process):
+                       t_in_process, t_apps_jwt, t_apps_mint, t_apps_list,
+                       t_apps_ratelimit, t_apps_faults, t_apps_in_process):
                 section(fn)
     finally:
         if FAKE is not None:
