@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -176,7 +177,54 @@ jstr(const json_t *o, const char *key)
 	return s != NULL ? s : "-";
 }
 
-/* The human form of status: one line per process. */
+static void
+format_epoch(char *buf, size_t len, const json_t *v)
+{
+	time_t t;
+
+	if (!json_is_integer(v)) {
+		(void)snprintf(buf, len, "-");
+		return;
+	}
+	t = (time_t)json_integer_value(v);
+	strftime(buf, len, "%H:%M:%SZ", gmtime(&t));
+}
+
+/* One line per App installation: cached tokens and rate-limit room. */
+static void
+print_apps(const json_t *apps)
+{
+	const json_t *a, *in;
+	char exp[16], room[24], until[16];
+	size_t i, j;
+
+	if (json_array_size(apps) == 0)
+		return;
+	printf("\n%-12s %12s %-14s %6s %9s %10s %9s\n", "APP", "INSTALLATION",
+	    "ACCOUNT", "TOKENS", "EXPIRES", "RATELIMIT", "EXHAUSTED");
+	json_array_foreach(apps, i, a) {
+		json_array_foreach(json_object_get(a, "installations"), j,
+		    in) {
+			format_epoch(exp, sizeof(exp), json_object_get(in,
+			    "earliest_expiry"));
+			format_epoch(until, sizeof(until), json_object_get(in,
+			    "exhausted_until"));
+			if (json_is_integer(json_object_get(in,
+			    "ratelimit_remaining")))
+				(void)snprintf(room, sizeof(room), "%lld",
+				    (long long)jint(in,
+				    "ratelimit_remaining"));
+			else
+				(void)snprintf(room, sizeof(room), "-");
+			printf("%-12s %12lld %-14s %6lld %9s %10s %9s\n",
+			    jstr(a, "name"), (long long)jint(in, "id"),
+			    jstr(in, "account"), (long long)jint(in, "tokens"),
+			    exp, room, until);
+		}
+	}
+}
+
+/* The human form of status: one line per process, then the Apps. */
 static int
 print_status(const char *text)
 {
@@ -204,6 +252,7 @@ print_status(const char *text)
 		    json_object_get(p, "generation") ? gen : "-", up,
 		    json_object_get(p, "requests") ? req : "-");
 	}
+	print_apps(json_object_get(root, "apps"));
 	json_decref(root);
 	return 0;
 }

@@ -17,9 +17,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "app.h"
 #include "chan.h"
 #include "kh.h"
 #include "log.h"
+#include "mint.h"
 #include "scope.h"
 #include "token.h"
 #include "util.h"
@@ -393,6 +395,50 @@ ctl_credential_remove(uint32_t client, json_t *req)
 	}
 }
 
+/* For ghpctl status: the Apps, their installations and cached tokens. */
+static json_t *
+app_inst_json(const struct kh_inst *in)
+{
+	int64_t earliest;
+	size_t n = mint_cached(in, &earliest);
+	json_t *o;
+
+	o = json_pack("{s:I, s:s?, s:I, s:I}", "id", (json_int_t)in->id,
+	    "account", in->account, "tokens", (json_int_t)n,
+	    "earliest_expiry", (json_int_t)earliest);
+	json_object_set_new(o, "ratelimit_remaining", in->remaining < 0 ?
+	    json_null() : json_integer(in->remaining));
+	json_object_set_new(o, "ratelimit_reset", in->reset > 0 ?
+	    json_integer(in->reset) : json_null());
+	json_object_set_new(o, "exhausted_until", in->exhausted_until >
+	    (int64_t)time(NULL) ? json_integer(in->exhausted_until) :
+	    json_null());
+	if (n == 0)
+		json_object_set_new(o, "earliest_expiry", json_null());
+	return o;
+}
+
+static void
+ctl_app_status(uint32_t client, json_t *req)
+{
+	const struct kh_app *a;
+	json_t *list, *insts;
+	size_t i, j;
+
+	list = json_array();
+	for (i = 0; (a = app_at(i)) != NULL; i++) {
+		insts = json_array();
+		for (j = 0; j < a->ninsts; j++)
+			json_array_append_new(insts, app_inst_json(
+			    &a->insts[j]));
+		json_array_append_new(list, json_pack("{s:s, s:I, s:o}",
+		    "name", a->name, "id", (json_int_t)a->id,
+		    "installations", insts));
+	}
+	answer_json(client, list);
+	json_decref(list);
+}
+
 static const struct {
 	const char	*name;
 	void		(*fn)(uint32_t, json_t *);
@@ -403,6 +449,7 @@ static const struct {
 	{ "credential-add", ctl_credential_add },
 	{ "credential-list", ctl_credential_list },
 	{ "credential-remove", ctl_credential_remove },
+	{ "app-status", ctl_app_status },
 };
 
 void

@@ -44,6 +44,8 @@ struct ctl_client {
 	struct event	*timer;
 	uint32_t	 id;		/* peerid for relayed commands */
 	int		 at_keyholder;	/* waiting for the keyholder */
+	int		 apps_pending;	/* status: the keyholder's Apps */
+	json_t		*apps;		/* status: its answer */
 };
 
 static TAILQ_HEAD(, ctl_client) ctl_clients =
@@ -58,6 +60,8 @@ static void	control_accept(int, short, void *);
 static int	control_dispatch(struct chan *, struct msg *, void *);
 static void	control_closed(struct chan *, void *);
 static void	control_keyholder_gone(void);
+static struct proc *control_keyholder(void);
+static void	control_status_done(struct ctl_client *);
 
 void
 control_init(const char *path)
@@ -128,6 +132,7 @@ control_client_free(struct ctl_client *cc)
 	ctl_nclients--;
 	if (cc->timer != NULL)
 		event_free(cc->timer);
+	json_decref(cc->apps);
 	free(cc);
 }
 
@@ -172,7 +177,7 @@ control_proc_json(const char *role, pid_t pid, const char *state,
 }
 
 static char *
-control_status_json(void)
+control_status_json(struct ctl_client *cc)
 {
 	json_t *root, *procs, *o;
 	struct proc *p;
@@ -200,6 +205,9 @@ control_status_json(void)
 	    (json_int_t)(monotime() - master->started), "processes", procs);
 	if (root == NULL)
 		fatalx("%s: json_pack", __func__);
+	json_object_set_new(root, "apps", cc->apps != NULL ? cc->apps :
+	    json_array());
+	cc->apps = NULL;
 	s = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (s == NULL)
@@ -216,7 +224,8 @@ control_status_done(struct ctl_client *cc)
 	if (cc->timer != NULL)
 		event_del(cc->timer);
 	cc->pending = 0;
-	s = control_status_json();
+	cc->apps_pending = 0;
+	s = control_status_json(cc);
 	n = strlen(s);
 	s = xreallocarray(s, n + 2, 1);
 	s[n] = '\n';
@@ -239,6 +248,11 @@ control_status(struct ctl_client *cc)
 
 	cc->reqid = ++ctl_next_reqid;
 	cc->pending = 0;
+	if ((p = control_keyholder()) != NULL && chan_send(p->chan,
+	    MSG_KH_CTL, cc->id, 0, -1, "{\"cmd\":\"app-status\"}", 20) == 0) {
+		cc->apps_pending = 1;
+		cc->pending++;
+	}
 	TAILQ_FOREACH(p, &master->procs, entry) {
 		if (p->role != ROLE_WORKER || p->chan == NULL)
 			continue;
@@ -338,10 +352,18 @@ control_keyholder_answer(uint32_t id, int status, const char *text,
 	char *s;
 
 	TAILQ_FOREACH(cc, &ctl_clients, entry)
-		if (cc->id == id && cc->at_keyholder)
+		if (cc->id == id && (cc->at_keyholder || cc->apps_pending))
 			break;
 	if (cc == NULL)
 		return;		/* the client left */
+	if (cc->apps_pending) {
+		cc->apps_pending = 0;
+		json_decref(cc->apps);
+		cc->apps = status == 0 ? json_loadb(text, len, 0, NULL) : NULL;
+		if (--cc->pending == 0)
+			control_status_done(cc);
+		return;
+	}
 	cc->at_keyholder = 0;
 	s = xcalloc(1, len + 1);
 	memcpy(s, text, len);
@@ -358,6 +380,12 @@ control_keyholder_gone(void)
 	struct ctl_client *cc;
 
 	TAILQ_FOREACH(cc, &ctl_clients, entry) {
+		if (cc->apps_pending) {
+			cc->apps_pending = 0;
+			if (--cc->pending == 0)
+				control_status_done(cc);
+			continue;
+		}
 		if (!cc->at_keyholder)
 			continue;
 		cc->at_keyholder = 0;
