@@ -79,6 +79,12 @@ chan_peer(const struct chan *c)
 	return c->peer;
 }
 
+size_t
+chan_queued(const struct chan *c)
+{
+	return c->queued;
+}
+
 int
 chan_dead(const struct chan *c)
 {

@@ -50,5 +50,7 @@ void		 chan_free(struct chan *);
 int		 chan_fd(const struct chan *);
 const char	*chan_peer(const struct chan *);
 int		 chan_dead(const struct chan *);
+/* Bytes waiting to be written to the peer. */
+size_t		 chan_queued(const struct chan *);
 
 #endif /* GHP_CHAN_H */

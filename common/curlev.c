@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -25,6 +26,11 @@
 #define CURLEV_CONNECT_MS	10000
 #define CURLEV_MAXCONNECTS	64
 
+struct cev_xfer {
+	curlev_done_cb	 done;
+	void		*arg;
+};
+
 struct sock_ev {
 	struct event	*ev;
 	curl_socket_t	 fd;
@@ -33,7 +39,6 @@ struct sock_ev {
 static CURLM			*multi;
 static struct event_base	*cev_base;
 static struct event		*cev_timer;
-static curlev_done_cb		 cev_done;
 static struct curl_blob		 ca_blob;
 static struct curl_slist	*resolve_list;
 static int			 usable[UPSTREAM_MAX];	/* has an address */
@@ -204,13 +209,13 @@ curlev_seed(void)
 }
 
 void
-curlev_init(struct event_base *base, const struct config *conf,
-    curlev_done_cb done)
+curlev_init(struct event_base *base, const struct config *conf)
 {
+	if (multi != NULL)
+		return;		/* once per process */
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 		fatalx("curl_global_init");
 	cev_base = base;
-	cev_done = done;
 	if ((multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init");
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, curlev_socket);
@@ -230,7 +235,7 @@ curlev_usable(enum upstream_kind k)
 }
 
 void
-curlev_prepare(CURL *e)
+curlev_prepare(CURL *e, const char *url)
 {
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -238,16 +243,26 @@ curlev_prepare(CURL *e)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)CURLEV_CONNECT_MS);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	if (ca_blob.data != NULL)
+	/* libcurl copies the blob each time: only where TLS needs it. */
+	if (ca_blob.data != NULL && strncasecmp(url, "https:", 6) == 0)
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &ca_blob);
+	else
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 	if (resolve_list != NULL)
 		curl_easy_setopt(e, CURLOPT_RESOLVE, resolve_list);
 }
 
 void
-curlev_add(CURL *e)
+curlev_add(CURL *e, curlev_done_cb done, void *arg)
 {
+	struct cev_xfer *x;
+
+	x = xcalloc(1, sizeof(*x));
+	x->done = done;
+	x->arg = arg;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	if (curl_multi_add_handle(multi, e) != CURLM_OK)
 		fatalx("curl_multi_add_handle");
 }
@@ -255,7 +270,12 @@ curlev_add(CURL *e)
 void
 curlev_remove(CURL *e)
 {
+	struct cev_xfer *x = NULL;
+
 	curl_multi_remove_handle(multi, e);
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, &x);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	free(x);
 }
 
 void
@@ -264,7 +284,14 @@ curlev_check(void)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(multi, &left)) != NULL)
-		if (m->msg == CURLMSG_DONE)
-			cev_done(m->easy_handle, m->data.result);
+	struct cev_xfer *x;
+
+	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
+		if (x != NULL)
+			x->done(m->easy_handle, m->data.result, x->arg);
+	}
 }

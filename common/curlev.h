@@ -11,9 +11,9 @@
  *
  * The caller owns its easy handles: curlev_prepare() sets what every
  * transfer needs (CA, addresses, protocols, HTTP/1.1, no signals),
- * curlev_add() starts one, and done() is called once per finished
- * transfer with libcurl's result; the caller then removes it with
- * curlev_remove() and cleans it up.
+ * curlev_add() starts one, and its done() is called once when it has
+ * finished, with libcurl's result; the caller then removes it with
+ * curlev_remove() and cleans it up.  CURLOPT_PRIVATE is curlev's.
  */
 #ifndef GHP_CURLEV_H
 #define GHP_CURLEV_H
@@ -24,14 +24,14 @@
 
 struct event_base;
 
-typedef void	(*curlev_done_cb)(CURL *, CURLcode);
+typedef void	(*curlev_done_cb)(CURL *, CURLcode, void *arg);
 
-void	curlev_init(struct event_base *, const struct config *,
-	    curlev_done_cb);
+void	curlev_init(struct event_base *, const struct config *);
 /* 0 when the upstream's host could not be looked up at start. */
 int	curlev_usable(enum upstream_kind);
-void	curlev_prepare(CURL *);
-void	curlev_add(CURL *);
+/* Sets url too. */
+void	curlev_prepare(CURL *, const char *url);
+void	curlev_add(CURL *, curlev_done_cb, void *arg);
 void	curlev_remove(CURL *);
 /* Call after curl_easy_pause(): collects transfers that finished. */
 void	curlev_check(void);

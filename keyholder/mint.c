@@ -66,6 +66,7 @@ static struct event_base	*mint_base;
 static const char		*mint_api;	/* "upstream api" URL */
 
 static void	mint_start(struct mint_entry *);
+static void	mint_done(CURL *, CURLcode, void *);
 
 /* --- the cache --- */
 
@@ -271,9 +272,7 @@ mint_start(struct mint_entry *e)
 	xasprintf(&url, "%s/app/installations/%llu/access_tokens", mint_api,
 	    (unsigned long long)e->inst->id);
 	body = mint_body(e);
-	curlev_prepare(e->easy);
-	curl_easy_setopt(e->easy, CURLOPT_URL, url);
-	curl_easy_setopt(e->easy, CURLOPT_PRIVATE, e);
+	curlev_prepare(e->easy, url);
 	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(e->easy, CURLOPT_COPYPOSTFIELDS, body ? body : "{}");
 	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, mint_write_cb);
@@ -283,7 +282,7 @@ mint_start(struct mint_entry *e)
 	e->errbuf[0] = '\0';
 	free(url);
 	free(body);
-	curlev_add(e->easy);
+	curlev_add(e->easy, mint_done, e);
 }
 
 /* "2026-11-23T13:00:00Z" to epoch seconds; -1 if it is not that. */
@@ -344,13 +343,12 @@ mint_take(struct mint_entry *e)
 }
 
 static void
-mint_done(CURL *easy, CURLcode rc)
+mint_done(CURL *easy, CURLcode rc, void *arg)
 {
-	struct mint_entry *e;
+	struct mint_entry *e = arg;
 	char msg[CURL_ERROR_SIZE];
 	long status = 0;
 
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &e);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
 		(void)snprintf(msg, sizeof(msg), "%s", e->errbuf[0] ?
@@ -385,7 +383,7 @@ mint_init(struct event_base *base, const struct config *conf)
 {
 	mint_base = base;
 	mint_api = conf->upstream[UPSTREAM_API];
-	curlev_init(base, conf, mint_done);
+	curlev_init(base, conf);
 }
 
 static struct mint_entry *

@@ -835,6 +835,40 @@ request_body_setup(struct request *r)
 	return 0;
 }
 
+/*
+ * The master writes the audit log from what workers send it.  When it
+ * falls behind (its queue here past a quarter of what a channel holds),
+ * nothing is forwarded, since its audit record might be lost: the
+ * client gets a 503 to retry, and no record is queued for it.
+ */
+#define REQUEST_RECORDS_BEHIND	(CHAN_QUEUE_MAX / 4)
+
+static int
+request_records_behind(struct request *r)
+{
+	static time_t warned;
+	struct conn *c;
+
+	if (req_master == NULL || chan_queued(req_master) <
+	    REQUEST_RECORDS_BEHIND)
+		return 0;
+	if (warned != time(NULL)) {
+		warned = time(NULL);
+		log_warnx("the master is not taking audit records fast "
+		    "enough: answering 503 until it catches up");
+	}
+	r->status = 503;
+	r->conn->close_after = 1;
+	r->bytes_out = conn_error(r->conn, 503, "ghp is busy writing its "
+	    "audit log: try again", "Retry-After: 1\r\n",
+	    strcmp(r->method, "HEAD") == 0);
+	metrics_request("other", "none", 503);
+	c = r->conn;
+	request_free(r);
+	conn_request_done(c);
+	return 1;
+}
+
 struct request *
 request_start(struct conn *c, const char *head, size_t len)
 {
@@ -858,6 +892,8 @@ request_start(struct conn *c, const char *head, size_t len)
 	c->req = r;
 	if (!r->p.head.keep_alive)
 		c->close_after = 1;
+	if (request_records_behind(r))
+		return NULL;
 	if (request_body_setup(r) == -1) {
 		request_fail(r, 413, "Request body too large", NULL);
 		return NULL;

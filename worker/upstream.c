@@ -40,7 +40,7 @@ static int			 up_stall_s;	/* "upstream timeout" */
 static int			 ntransfers;
 static struct event_base	*up_base;
 
-static void	upstream_done(CURL *, CURLcode);
+static void	upstream_done(CURL *, CURLcode, void *);
 static void	upstream_finish(struct upstream_xfer *, CURLcode);
 
 /*
@@ -76,7 +76,7 @@ upstream_init(struct event_base *base, const struct config *conf)
 {
 	up_stall_s = conf->timeout_upstream;
 	up_base = base;
-	curlev_init(base, conf, upstream_done);
+	curlev_init(base, conf);
 }
 
 int
@@ -244,9 +244,7 @@ upstream_setopts(struct upstream_xfer *x, const char *url)
 {
 	CURL *e = x->easy;
 
-	curlev_prepare(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curlev_prepare(e, url);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)UPSTREAM_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPSTREAM_BUFFER);
@@ -280,7 +278,7 @@ upstream_start(const char *url, const char *method,
 	upstream_watch(x);
 	upstream_setopts(x, url);
 	upstream_set_method(x, method, body_len);
-	curlev_add(x->easy);
+	curlev_add(x->easy, upstream_done, x);
 	ntransfers++;
 	return x;
 }
@@ -347,10 +345,7 @@ upstream_finish(struct upstream_xfer *x, CURLcode rc)
 }
 
 static void
-upstream_done(CURL *easy, CURLcode rc)
+upstream_done(CURL *easy, CURLcode rc, void *arg)
 {
-	struct upstream_xfer *x;
-
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &x);
-	upstream_finish(x, rc);
+	upstream_finish(arg, rc);
 }
