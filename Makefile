@@ -52,7 +52,7 @@ FUZZ_SMOKE   ?= 20
 UNIT_LINK = $(COMMON_SRC) $(PERMTAB_C)
 
 .PHONY: all deps run check unit unit-asan integration lint fuzz fuzz-smoke \
-	install clean
+	bench install clean
 .DEFAULT_GOAL := all
 
 all: build/ghp build/ghpctl
@@ -139,6 +139,10 @@ fuzz-smoke: $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/run.sh fuzz
+
+# ghp against an nginx proxy and a direct connection (wrk); see bench/.
+bench: deps all
+	python3 bench/run.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
