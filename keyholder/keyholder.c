@@ -28,6 +28,7 @@
 #include "chan.h"
 #include "compat.h"
 #include "keyholder.h"
+#include "identity.h"
 #include "kh.h"
 #include "log.h"
 #include "mint.h"
@@ -268,6 +269,7 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	if (app_load(conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	mint_init(kh.base, conf);
+	identity_init(conf);
 	kh_enter_state_dir(conf, acct);
 	umask(077);
 	kh_load_keys();

@@ -21,6 +21,7 @@
 #include "app.h"
 #include "chan.h"
 #include "compat.h"
+#include "identity.h"
 #include "kh.h"
 #include "log.h"
 #include "mint.h"
@@ -90,11 +91,12 @@ resolve_answer(struct kh_worker *kw, uint32_t reqid, int status,
 
 /*
  * in: the installation an agent's credential came from, or NULL; why:
- * why none could be minted, or NULL.
+ * why none could be minted, or NULL; login: the GitHub login behind a
+ * user's credential, or NULL.
  */
 static char *
 resolve_scope_json(const struct token_record *t, const struct kh_inst *in,
-    const char *why)
+    const char *why, const char *login)
 {
 	json_t *o;
 	char *s;
@@ -115,6 +117,8 @@ resolve_scope_json(const struct token_record *t, const struct kh_inst *in,
 	}
 	if (why != NULL)
 		json_object_set_new(o, "error", json_string(why));
+	if (login != NULL)
+		json_object_set_new(o, "login", json_string(login));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -143,6 +147,56 @@ resolve_lookup(const struct msg *m, struct token_record *t)
 	return RESOLVE_OK;
 }
 
+/* --- users' tokens: the stored credential, and the login behind it --- */
+
+struct user_wait {
+	uint32_t		 worker;
+	uint32_t		 reqid;
+	struct token_record	 t;
+	unsigned char		*cred;	/* zeroed when freed */
+	size_t			 credlen;
+};
+
+static void
+resolve_user_known(void *arg, const char *login)
+{
+	struct user_wait *uw = arg;
+	struct kh_worker *kw;
+	char *scope;
+
+	if ((kw = kh_worker_by_id(uw->worker)) != NULL) {
+		if ((scope = resolve_scope_json(&uw->t, NULL, NULL,
+		    login)) == NULL)
+			resolve_answer(kw, uw->reqid, RESOLVE_ERROR, NULL,
+			    NULL, NULL, 0);
+		else
+			resolve_answer(kw, uw->reqid, RESOLVE_OK, &uw->t,
+			    scope, uw->cred, uw->credlen);
+		free(scope);
+	}
+	sodium_memzero(uw->cred, uw->credlen);
+	free(uw->cred);
+	token_record_free(&uw->t);
+	free(uw);
+}
+
+/* Takes t; copies cred while the login is looked up. */
+static void
+resolve_user(struct kh_worker *kw, uint32_t reqid, struct token_record *t,
+    const unsigned char *cred, size_t credlen)
+{
+	struct user_wait *uw;
+
+	uw = xcalloc(1, sizeof(*uw));
+	uw->worker = kw->id;
+	uw->reqid = reqid;
+	uw->t = *t;
+	uw->cred = xcalloc(1, credlen + 1);
+	memcpy(uw->cred, cred, credlen);
+	uw->credlen = credlen;
+	identity_get(cred, credlen, resolve_user_known, uw);
+}
+
 /* --- agents' tokens: an installation token, minted --- */
 
 struct agent_wait {
@@ -157,7 +211,7 @@ static void
 resolve_agent_fail(struct kh_worker *kw, uint32_t reqid,
     const struct token_record *t, const char *why)
 {
-	char *s = resolve_scope_json(t, NULL, why);
+	char *s = resolve_scope_json(t, NULL, why, NULL);
 
 	resolve_answer(kw, reqid, s ? RESOLVE_MINT_FAILED : RESOLVE_ERROR, t,
 	    s, NULL, 0);
@@ -177,7 +231,8 @@ resolve_agent_minted(void *arg, const char *token, size_t len,
 		goto out;
 	if (token == NULL)
 		resolve_agent_fail(kw, aw->reqid, &aw->t, why);
-	else if ((scope = resolve_scope_json(&aw->t, aw->inst, NULL)) == NULL)
+	else if ((scope = resolve_scope_json(&aw->t, aw->inst, NULL,
+	    NULL)) == NULL)
 		resolve_answer(kw, aw->reqid, RESOLVE_ERROR, NULL, NULL, NULL,
 		    0);
 	else {
@@ -280,7 +335,6 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 	unsigned char cred[CRED_MAX];
 	uint8_t *sealed = NULL;
 	size_t sealedlen;
-	char *scope = NULL;
 	int status, n = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -303,14 +357,13 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 		resolve_agent(kw, m->hdr.reqid, &t);	/* takes t */
 		return 0;
 	}
-	if (status == RESOLVE_OK && (scope = resolve_scope_json(&t,
-	    NULL, NULL)) == NULL)
-		status = RESOLVE_ERROR;
-	resolve_answer(kw, m->hdr.reqid, status, status == RESOLVE_OK ? &t :
-	    NULL, status == RESOLVE_OK ? scope : NULL, cred,
-	    status == RESOLVE_OK ? (size_t)n : 0);
+	if (status == RESOLVE_OK) {
+		resolve_user(kw, m->hdr.reqid, &t, cred, (size_t)n);
+		sodium_memzero(cred, sizeof(cred));
+		return 0;
+	}
+	resolve_answer(kw, m->hdr.reqid, status, NULL, NULL, NULL, 0);
 	sodium_memzero(cred, sizeof(cred));
-	free(scope);
 	token_record_free(&t);
 	return 0;
 }

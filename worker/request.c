@@ -59,6 +59,7 @@ struct request {
 	char			 token[TOKEN_LEN + 1];
 	struct twaiter		*waiter;
 	const struct tentry	*entry;		/* valid in the callback only */
+	char			 login[40];	/* GitHub's, or "" */
 	char			 owner[65];
 	char			 prefix[TOKEN_DISPLAY_LEN + 1];
 	char			 session[65];
@@ -189,6 +190,7 @@ request_audit(struct request *r, const char *decision, const char *reason,
 	    "session", jstr_or_null(r->session));
 	json_object_set_new(o, "token_id", r->token_id > 0 ?
 	    json_integer(r->token_id) : json_null());
+	json_object_set_new(o, "login", jstr_or_null(r->login));
 	json_object_set_new(o, "method", json_string(r->method));
 	json_object_set_new(o, "path", json_string(r->path));
 	json_object_set_new(o, "repository", jstr_or_null(r->sr.repo));
@@ -228,6 +230,8 @@ request_access(struct request *r)
 	    "size", (json_int_t)r->bytes_out, "status", r->status);
 	if (r->owner[0] != '\0')
 		json_object_set_new(o, "user_id", json_string(r->owner));
+	if (r->login[0] != '\0')
+		json_object_set_new(o, "login", json_string(r->login));
 	request_record(MSG_ACCESS, o);
 }
 
@@ -624,6 +628,7 @@ request_resolved(const struct tentry *e, void *arg)
 	memcpy(r->owner, e->owner, sizeof(r->owner));
 	memcpy(r->prefix, e->prefix, sizeof(r->prefix));
 	memcpy(r->session, e->session, sizeof(r->session));
+	memcpy(r->login, e->login, sizeof(r->login));
 	r->t_us = monotime_us();
 	if (scope_check(&e->scope, r->method, r->path, &r->sr) != SCOPE_ALLOW) {
 		metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);

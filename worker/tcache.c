@@ -229,6 +229,8 @@ tcache_fill_scope(struct tentry *e, const char *text, size_t len)
 	(void)snprintf(e->prefix, sizeof(e->prefix), "%s", s ? s : "");
 	s = json_string_value(json_object_get(o, "session"));
 	(void)snprintf(e->session, sizeof(e->session), "%s", s ? s : "");
+	s = json_string_value(json_object_get(o, "login"));
+	(void)snprintf(e->login, sizeof(e->login), "%s", s ? s : "");
 	e->app_id = (uint64_t)json_integer_value(json_object_get(o, "app"));
 	e->inst_id = (uint64_t)json_integer_value(json_object_get(o,
 	    "installation"));

@@ -39,6 +39,7 @@ struct tentry {
 	char		 owner[65];
 	char		 prefix[TOKEN_DISPLAY_LEN + 1];
 	char		 session[65];
+	char		 login[40];	/* GitHub login behind it, or "" */
 	uint64_t	 app_id;	/* an agent's: the App and */
 	uint64_t	 inst_id;	/* installation of its credential */
 	char		 why[200];	/* RESOLVE_MINT_FAILED: GitHub's reason */

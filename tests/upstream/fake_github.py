@@ -339,6 +339,8 @@ KNOBS (FakeGitHub keyword arguments; the CLI flag where there is one)
   record_file=None (--record; appended to), prefix="/__fake" (--prefix)
   idle_timeout=120 (seconds a connection may sit idle or stall)
   hang_seconds=300, verbose=False (--verbose: log each request)
+  unrecorded_agents=() (User-Agent values whose requests are served, and
+  rate limited, but neither recorded nor faulted)
   extra_routes=[], app_token_handler=None, git_handler=None (HOOKS)
   apps=[{add_app() keywords}, ...]  (--app ID:PUBKEY.pem[:INST=LOGIN,
       ...], repeatable; installation ids may be strings in JSON)
@@ -958,8 +960,9 @@ class FakeGitHub:
                  idle_timeout=120, hang_seconds=300, verbose=False,
                  extra_routes=None, app_token_handler=None, git_handler=None,
                  apps=None, token_lifetime=3600, installation_rate_limit=5000,
-                 jwt_max_span=JWT_MAX_LIFETIME):
+                 jwt_max_span=JWT_MAX_LIFETIME, unrecorded_agents=()):
         self.host = host
+        self.unrecorded_agents = set(unrecorded_agents)
         self.port = port
         self.rate_limit = rate_limit
         self.anon_rate_limit = anon_rate_limit
@@ -1949,9 +1952,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.body._on_progress = self._body_progress
         if te_and_cl:
             self.close_connection = True        # RFC 9112 6.1
-        if not control:
+        # Requests from unrecorded_agents are served (and rate limited)
+        # like any, but neither recorded nor faulted.
+        quiet = self.headers.get("User-Agent") in \
+            self.fake.unrecorded_agents
+        if not control and not quiet:
             self._record_start(te_and_cl)
-        fault = None if control else self.fake._take_fault(self.path_only)
+        fault = None if control or quiet else \
+            self.fake._take_fault(self.path_only)
         if not route.stream or (fault and fault["mode"] != "delay"):
             if not self._drain():
                 return
