@@ -1,53 +1,59 @@
 /*
  * app.c: see app.h.
  */
+#include <sys/queue.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+
 #include "app.h"
+#include "curlev.h"
 #include "jwt.h"
 #include "log.h"
 #include "util.h"
 
+#define APP_ANSWER_MAX	(1024 * 1024)	/* bytes of a listing */
+#define APP_ACCOUNT_MAX	39
+
 static struct kh_app	*apps;
 static size_t		 napps;
+static const char	*app_api;	/* "upstream api" URL */
 
-static void
-app_add(const struct app_conf *ac, EVP_PKEY *key)
+static struct kh_inst *
+app_inst_add(struct kh_app *a, uint64_t id, const char *account)
 {
-	struct app_installation *ai;
-	struct kh_app *a;
-	size_t n = 0;
+	struct kh_inst *in;
 
-	apps = xreallocarray(apps, napps + 1, sizeof(*apps));
-	a = &apps[napps++];
-	memset(a, 0, sizeof(*a));
-	a->name = xstrdup(ac->name);
-	a->id = ac->id;
-	a->key = key;
-	TAILQ_FOREACH(ai, &ac->installations, entry)
-		n++;
-	a->insts = xcalloc(n ? n : 1, sizeof(*a->insts));
-	TAILQ_FOREACH(ai, &ac->installations, entry) {
-		a->insts[a->ninsts].app = a;
-		a->insts[a->ninsts].id = ai->id;
-		a->insts[a->ninsts].account = ai->owner ?
-		    xstrdup(ai->owner) : NULL;
-		a->insts[a->ninsts].remaining = -1;
-		a->ninsts++;
-	}
+	in = xcalloc(1, sizeof(*in));
+	in->app = a;
+	in->id = id;
+	in->account = account ? xstrdup(account) : NULL;
+	in->remaining = -1;
+	a->insts = xreallocarray(a->insts, a->ninsts + 1, sizeof(*a->insts));
+	a->insts[a->ninsts++] = in;
+	return in;
 }
 
 int
 app_load(const struct config *conf, char *err, size_t errlen)
 {
 	const struct app_conf *ac;
+	const struct app_installation *ai;
+	struct kh_app *a;
 	char why[512];
 	EVP_PKEY *key;
+	size_t n = 0, i;
 
+	TAILQ_FOREACH(ac, &conf->apps, entry)
+		n++;
+	apps = xcalloc(n ? n : 1, sizeof(*apps));
 	TAILQ_FOREACH(ac, &conf->apps, entry) {
 		if ((key = jwt_load_key(ac->private_key, why,
 		    sizeof(why))) == NULL) {
@@ -55,12 +61,16 @@ app_load(const struct config *conf, char *err, size_t errlen)
 			    why);
 			return -1;
 		}
-		app_add(ac, key);
+		a = &apps[napps++];
+		a->name = xstrdup(ac->name);
+		a->id = ac->id;
+		a->key = key;
+		TAILQ_FOREACH(ai, &ac->installations, entry)
+			(void)app_inst_add(a, ai->id, ai->owner);
 	}
-	/* The insts arrays are final: repoint them at their apps. */
-	for (size_t i = 0; i < napps; i++)
-		for (size_t j = 0; j < apps[i].ninsts; j++)
-			apps[i].insts[j].app = &apps[i];
+	for (i = 0; i < napps; i++)
+		log_debug("app \"%s\": %zu installations configured",
+		    apps[i].name, apps[i].ninsts);
 	return 0;
 }
 
@@ -96,7 +106,7 @@ app_best(const char *account, time_t now)
 
 	for (i = 0; i < napps; i++) {
 		for (j = 0; j < apps[i].ninsts; j++) {
-			in = &apps[i].insts[j];
+			in = apps[i].insts[j];
 			if (account != NULL ? in->account == NULL ||
 			    strcasecmp(in->account, account) != 0 :
 			    in->account != NULL)
@@ -132,7 +142,7 @@ app_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
 		if (apps[i].id != app_id)
 			continue;
 		for (j = 0; j < apps[i].ninsts; j++) {
-			in = &apps[i].insts[j];
+			in = apps[i].insts[j];
 			if (in->id != inst_id)
 				continue;
 			if (remaining >= 0)
@@ -150,4 +160,231 @@ app_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
 				in->exhausted_until = 0;
 		}
 	}
+}
+
+/* --- discovery: GET /app/installations --- */
+
+struct find_waiter {
+	TAILQ_ENTRY(find_waiter) entry;
+	app_found_cb	 cb;
+	void		*arg;
+};
+
+struct discovery {
+	TAILQ_ENTRY(discovery) entry;
+	char		 account[APP_ACCOUNT_MAX + 1];
+	time_t		 done;		/* 0: asking */
+	int		 pending;	/* Apps yet to answer */
+	TAILQ_HEAD(, find_waiter) waiters;
+};
+
+struct listing {
+	struct kh_app	*app;
+	struct discovery *d;
+	CURL		*easy;
+	struct curl_slist *headers;	/* holds the JWT: zeroed on free */
+	char		*answer;
+	size_t		 answerlen;
+};
+
+static TAILQ_HEAD(, discovery) discoveries =
+    TAILQ_HEAD_INITIALIZER(discoveries);
+
+void
+app_init(struct event_base *base, const struct config *conf)
+{
+	app_api = conf->upstream[UPSTREAM_API];
+	curlev_init(base, conf);
+}
+
+static size_t
+app_write_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct listing *l = arg;
+	size_t n = size * nitems;
+
+	if (l->answerlen + n > APP_ANSWER_MAX)
+		return 0;
+	l->answer = xreallocarray(l->answer, l->answerlen + n + 1, 1);
+	memcpy(l->answer + l->answerlen, buf, n);
+	l->answerlen += n;
+	l->answer[l->answerlen] = '\0';
+	return n;
+}
+
+static int
+app_known(const struct kh_app *a, uint64_t id)
+{
+	size_t j;
+
+	for (j = 0; j < a->ninsts; j++)
+		if (a->insts[j]->id == id)
+			return 1;
+	return 0;
+}
+
+/* Remember the installations of a listing that were not known. */
+static void
+app_learn(struct kh_app *a, const char *text)
+{
+	json_t *list, *v;
+	const char *login;
+	json_int_t id;
+	size_t i;
+
+	if ((list = json_loads(text, 0, NULL)) == NULL ||
+	    !json_is_array(list)) {
+		log_warnx("app \"%s\": GET /app/installations: not a list",
+		    a->name);
+		json_decref(list);
+		return;
+	}
+	json_array_foreach(list, i, v) {
+		id = json_integer_value(json_object_get(v, "id"));
+		login = json_string_value(json_object_get(json_object_get(v,
+		    "account"), "login"));
+		if (id <= 0 || login == NULL || strlen(login) >
+		    APP_ACCOUNT_MAX || app_known(a, (uint64_t)id))
+			continue;
+		(void)app_inst_add(a, (uint64_t)id, login);
+		log_info("app \"%s\": found installation %lld on %s", a->name,
+		    (long long)id, login);
+	}
+	json_decref(list);
+}
+
+static void
+app_discovered(struct discovery *d)
+{
+	struct find_waiter *w;
+	struct kh_inst *in;
+	char why[128];
+
+	d->done = time(NULL);
+	in = app_choose(d->account, d->done);
+	(void)snprintf(why, sizeof(why), "no installation of a GitHub App "
+	    "ghp knows is on %s", d->account);
+	while ((w = TAILQ_FIRST(&d->waiters)) != NULL) {
+		TAILQ_REMOVE(&d->waiters, w, entry);
+		w->cb(w->arg, in, in ? NULL : why);
+		free(w);
+	}
+}
+
+static void
+app_listing_done(CURL *easy, CURLcode rc, void *arg)
+{
+	struct listing *l = arg;
+	struct curl_slist *h;
+	long status = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK)
+		log_warnx("app \"%s\": GET /app/installations: %s",
+		    l->app->name, curl_easy_strerror(rc));
+	else if (status != 200 || l->answer == NULL)
+		log_warnx("app \"%s\": GET /app/installations: status %ld",
+		    l->app->name, status);
+	else
+		app_learn(l->app, l->answer);
+	curlev_remove(easy);
+	curl_easy_cleanup(easy);
+	for (h = l->headers; h != NULL; h = h->next)
+		sodium_memzero(h->data, strlen(h->data));
+	curl_slist_free_all(l->headers);
+	free(l->answer);
+	if (--l->d->pending == 0)
+		app_discovered(l->d);
+	free(l);
+}
+
+static int
+app_list(struct kh_app *a, struct discovery *d)
+{
+	struct listing *l;
+	char jwt[JWT_MAX], *line, *url;
+
+	if (!curlev_usable(UPSTREAM_API) || jwt_sign(a->key, a->id,
+	    time(NULL), jwt, sizeof(jwt)) == -1)
+		return -1;
+	l = xcalloc(1, sizeof(*l));
+	l->app = a;
+	l->d = d;
+	xasprintf(&line, "Authorization: Bearer %s", jwt);
+	sodium_memzero(jwt, sizeof(jwt));
+	l->headers = curl_slist_append(NULL, line);
+	sodium_memzero(line, strlen(line));
+	free(line);
+	l->headers = curl_slist_append(l->headers,
+	    "Accept: application/vnd.github+json");
+	l->headers = curl_slist_append(l->headers,
+	    "X-GitHub-Api-Version: 2022-11-28");
+	l->headers = curl_slist_append(l->headers, "User-Agent: ghp");
+	if ((l->easy = curl_easy_init()) == NULL)
+		fatalx("curl_easy_init");
+	xasprintf(&url, "%s/app/installations?per_page=%d", app_api,
+	    APP_DISCOVER_MAX);
+	curlev_prepare(l->easy, url);
+	free(url);
+	curl_easy_setopt(l->easy, CURLOPT_HTTPHEADER, l->headers);
+	curl_easy_setopt(l->easy, CURLOPT_WRITEFUNCTION, app_write_cb);
+	curl_easy_setopt(l->easy, CURLOPT_WRITEDATA, l);
+	curl_easy_setopt(l->easy, CURLOPT_TIMEOUT,
+	    (long)APP_DISCOVER_TIMEOUT);
+	d->pending++;
+	curlev_add(l->easy, app_listing_done, l);
+	return 0;
+}
+
+static struct discovery *
+app_discovery(const char *account)
+{
+	struct discovery *d;
+
+	TAILQ_FOREACH(d, &discoveries, entry)
+		if (strcasecmp(d->account, account) == 0)
+			return d;
+	d = xcalloc(1, sizeof(*d));
+	(void)snprintf(d->account, sizeof(d->account), "%s", account);
+	TAILQ_INIT(&d->waiters);
+	TAILQ_INSERT_TAIL(&discoveries, d, entry);
+	return d;
+}
+
+void
+app_find(const char *account, app_found_cb cb, void *arg)
+{
+	struct find_waiter *w;
+	struct discovery *d;
+	struct kh_inst *in;
+	time_t now = time(NULL);
+	char why[128];
+	size_t i;
+
+	if ((in = app_choose(account, now)) != NULL || napps == 0 ||
+	    strlen(account) > APP_ACCOUNT_MAX) {
+		(void)snprintf(why, sizeof(why), "no GitHub App installation "
+		    "is configured for %s", account);
+		cb(arg, in, in ? NULL : why);
+		return;
+	}
+	d = app_discovery(account);
+	if (d->pending == 0 && d->done != 0 &&
+	    now - d->done < APP_DISCOVER_HOLD) {
+		(void)snprintf(why, sizeof(why), "no installation of a GitHub "
+		    "App ghp knows is on %s", account);
+		cb(arg, NULL, why);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&d->waiters, w, entry);
+	if (d->pending > 0)
+		return;
+	d->done = 0;
+	for (i = 0; i < napps; i++)
+		(void)app_list(&apps[i], d);
+	if (d->pending == 0)
+		app_discovered(d);
 }

@@ -12,6 +12,12 @@
  * one that answered "rate limit exceeded" is passed over until its reset
  * (unless every one has).  An installation never used yet counts as
  * having all its headroom.
+ *
+ * app_find() also discovers: for an account no installation serves, it
+ * asks every App for its installations (GET /app/installations, the
+ * first APP_DISCOVER_MAX) and remembers those it did not know, with
+ * their accounts.  An account found nowhere is not asked about again
+ * for APP_DISCOVER_HOLD seconds.
  */
 #ifndef GHP_APP_H
 #define GHP_APP_H
@@ -23,6 +29,8 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+
+struct event_base;
 
 struct kh_app;
 
@@ -39,9 +47,17 @@ struct kh_app {
 	char		*name;
 	uint64_t	 id;
 	EVP_PKEY	*key;
-	struct kh_inst	*insts;
+	struct kh_inst	**insts;	/* each stays where it is */
 	size_t		 ninsts;
 };
+
+#define APP_DISCOVER_MAX	100	/* installations listed per App */
+#define APP_DISCOVER_HOLD	60	/* seconds an unknown account waits */
+#define APP_DISCOVER_TIMEOUT	10	/* seconds for GitHub's list */
+
+/* in is NULL when none serves the account; why then says so. */
+typedef void	(*app_found_cb)(void *arg, struct kh_inst *in,
+		    const char *why);
 
 /* Load every App's key; -1 with err set on the first that fails. */
 int		 app_load(const struct config *, char *err, size_t errlen);
@@ -49,6 +65,10 @@ size_t		 app_count(void);
 struct kh_app	*app_at(size_t);
 /* The installation that should mint for account, or NULL. */
 struct kh_inst	*app_choose(const char *account, time_t now);
+/* The same, discovering installations when none is known; cb may be
+ * called before app_find() returns. */
+void		 app_find(const char *account, app_found_cb, void *arg);
+void		 app_init(struct event_base *, const struct config *);
 /* What a worker saw in an answer to one of inst's tokens. */
 void		 app_ratelimit(uint64_t app_id, uint64_t inst_id,
 		    long remaining, int64_t reset, int exhausted, time_t now);

@@ -430,7 +430,7 @@ ctl_app_status(uint32_t client, json_t *req)
 		insts = json_array();
 		for (j = 0; j < a->ninsts; j++)
 			json_array_append_new(insts, app_inst_json(
-			    &a->insts[j]));
+			    a->insts[j]));
 		json_array_append_new(list, json_pack("{s:s, s:I, s:o}",
 		    "name", a->name, "id", (json_int_t)a->id,
 		    "installations", insts));

@@ -268,6 +268,7 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	/* App keys, the CA bundle, GitHub's address: all outside it too. */
 	if (app_load(conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	app_init(kh.base, conf);
 	mint_init(kh.base, conf);
 	identity_init(conf);
 	kh_enter_state_dir(conf, acct);

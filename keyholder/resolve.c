@@ -204,6 +204,8 @@ struct agent_wait {
 	uint32_t		 reqid;
 	struct token_record	 t;
 	struct kh_inst		*inst;
+	char			*repos;	/* what to mint for, JSON */
+	char			*perms;
 };
 
 /* The scope goes along: a request outside it is refused as such. */
@@ -242,6 +244,8 @@ resolve_agent_minted(void *arg, const char *token, size_t len,
 	}
 out:
 	token_record_free(&aw->t);
+	free(aw->repos);
+	free(aw->perms);
 	free(aw);
 }
 
@@ -298,12 +302,26 @@ resolve_agent_scope(const struct token_record *t, char *account,
 	return NULL;
 }
 
+/* The installation is known: mint (or take from the cache). */
+static void
+resolve_agent_found(void *arg, struct kh_inst *in, const char *why)
+{
+	struct agent_wait *aw = arg;
+
+	if (in == NULL) {
+		resolve_agent_minted(aw, NULL, 0, 0, why);
+		return;
+	}
+	aw->inst = in;
+	mint_get(in, aw->repos, aw->perms, resolve_agent_minted, aw);
+}
+
 /* Takes t (frees it, now or when the mint answers). */
 static void
 resolve_agent(struct kh_worker *kw, uint32_t reqid, struct token_record *t)
 {
 	struct agent_wait *aw;
-	char account[64], *repos, *perms, why[160];
+	char account[64], *repos, *perms;
 	const char *bad;
 
 	if ((bad = resolve_agent_scope(t, account, sizeof(account), &repos,
@@ -316,16 +334,9 @@ resolve_agent(struct kh_worker *kw, uint32_t reqid, struct token_record *t)
 	aw->worker = kw->id;
 	aw->reqid = reqid;
 	aw->t = *t;
-	if ((aw->inst = app_choose(account, time(NULL))) == NULL) {
-		(void)snprintf(why, sizeof(why), "no GitHub App installation "
-		    "is configured for %s", account);
-		resolve_agent_fail(kw, reqid, &aw->t, why);
-		token_record_free(&aw->t);
-		free(aw);
-	} else
-		mint_get(aw->inst, repos, perms, resolve_agent_minted, aw);
-	free(repos);
-	free(perms);
+	aw->repos = repos;
+	aw->perms = perms;
+	app_find(account, resolve_agent_found, aw);
 }
 
 int
