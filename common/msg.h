@@ -90,6 +90,8 @@ enum msg_type {
 	MSG_KH_CTL_ANSWER,
 	/* worker -> keyholder: struct msg_kh_ratelimit */
 	MSG_KH_RATELIMIT,
+	/* keyholder -> worker: drop tokens of this installation (same) */
+	MSG_KH_EXHAUSTED,
 	/*
 	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
 	 * and a ghp of different versions still understand each other's

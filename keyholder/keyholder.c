@@ -139,9 +139,16 @@ kh_ratelimit(const struct msg *m)
 {
 	struct msg_kh_ratelimit rl;
 
+	struct kh_worker *kw, *tmp;
+
 	memcpy(&rl, m->data, sizeof(rl));
 	app_ratelimit(rl.app_id, rl.installation, (long)rl.remaining,
 	    rl.reset, rl.exhausted != 0, time(NULL));
+	/* Every worker drops that installation's tokens from its cache. */
+	if (rl.exhausted)
+		TAILQ_FOREACH_SAFE(kw, &kh.workers, entry, tmp)
+			(void)chan_send(kw->chan, MSG_KH_EXHAUSTED, kw->id, 0,
+			    -1, &rl, sizeof(rl));
 }
 
 static int

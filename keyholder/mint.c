@@ -354,7 +354,9 @@ mint_done(CURL *easy, CURLcode rc, void *arg)
 		(void)snprintf(msg, sizeof(msg), "%s", e->errbuf[0] ?
 		    e->errbuf : curl_easy_strerror(rc));
 		mint_transfer_free(e);
-		mint_fail(e, 1, "GitHub did not answer: %s", msg);
+		/* A hung GitHub is not waited for twice. */
+		mint_fail(e, rc != CURLE_OPERATION_TIMEDOUT, "GitHub did not "
+		    "answer: %s", msg);
 		return;
 	}
 	if (status == 201 && mint_take(e) == 0) {

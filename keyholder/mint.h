@@ -7,10 +7,11 @@
  * them) and permissions.  Tokens are cached by (App, installation,
  * repositories, permissions) until MINT_RENEW seconds before GitHub's
  * expires_at; concurrent asks for the same key share one mint (single
- * flight).  A mint that fails for a reason worth retrying (no answer,
- * a 5xx, a secondary rate limit) is tried again with backoff, up to
- * MINT_TRIES times; then, or at once for any other refusal, every
- * waiter is told why.  A key that just failed answers the same failure
+ * flight).  A mint that fails for a reason worth retrying (no
+ * connection, a 5xx, a secondary rate limit) is tried again with
+ * backoff, up to MINT_TRIES times; then, or at once for any other
+ * refusal or for no answer within MINT_TIMEOUT, every waiter is told
+ * why.  All of it fits in the time a worker waits (TCACHE_WAIT).  A key that just failed answers the same failure
  * for MINT_FAIL_HOLD seconds rather than asking GitHub again.
  *
  * The JWT is made per mint by jwt.c, sent only to the configured API
@@ -29,7 +30,7 @@
 #define MINT_RENEW	300	/* seconds before expiry to mint anew */
 #define MINT_TRIES	3
 #define MINT_FAIL_HOLD	1	/* seconds a failure is answered again */
-#define MINT_TIMEOUT	10	/* seconds for GitHub to answer a mint */
+#define MINT_TIMEOUT	5	/* seconds for GitHub to answer a mint */
 #define MINT_CACHE_MAX	1024	/* cached tokens */
 #define MINT_TOKEN_MAX	256
 

@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -249,6 +250,35 @@ out:
 	free(aw);
 }
 
+static int
+resolve_name_cmp(const void *a, const void *b)
+{
+	return strcasecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Repository names sorted, each once (GitHub's names ignore case). */
+static char *
+resolve_names_json(json_t *names)
+{
+	const char **v;
+	json_t *out;
+	size_t i, n = json_array_size(names);
+	char *s;
+
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(names, i));
+	qsort(v, n, sizeof(*v), resolve_name_cmp);
+	out = json_array();
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcasecmp(v[i - 1], v[i]) != 0)
+			json_array_append_new(out, json_string(v[i]));
+	s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	free(v);
+	return s;
+}
+
 /*
  * What to mint for: the one account an agent's repositories are in, the
  * repository names (NULL when "account/\*" asks for all of them) and the
@@ -294,7 +324,7 @@ resolve_agent_scope(const struct token_record *t, char *account,
 		json_decref(p);
 		return "an agent's repositories must all be in one account";
 	}
-	*repos = all ? NULL : json_dumps(names, JSON_COMPACT);
+	*repos = all ? NULL : resolve_names_json(names);
 	*perms = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(list);
 	json_decref(names);
@@ -409,7 +439,7 @@ kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],
 {
 	struct timeval tv = { REVOKE_WAIT, 0 };
 	struct msg_kh_revoke rk;
-	struct kh_worker *kw;
+	struct kh_worker *kw, *tmp;
 	struct revoke *rv;
 
 	rv = xcalloc(1, sizeof(*rv));
@@ -417,7 +447,8 @@ kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],
 	rv->reqid = ++next_revoke;
 	rv->done = xstrdup(done_text);
 	memcpy(rk.hash, hash, sizeof(rk.hash));
-	TAILQ_FOREACH(kw, &kh.workers, entry) {
+	/* A send that fails closes the channel, which frees kw. */
+	TAILQ_FOREACH_SAFE(kw, &kh.workers, entry, tmp) {
 		kw->revoke_acked = 0;
 		if (chan_send(kw->chan, MSG_KH_REVOKE, kw->id, rv->reqid, -1,
 		    &rk, sizeof(rk)) == 0)

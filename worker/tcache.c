@@ -336,6 +336,17 @@ tcache_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
 }
 
 void
+tcache_exhausted(const struct msg_kh_ratelimit *rl)
+{
+	struct tentry *e, *tmp;
+
+	TAILQ_FOREACH_SAFE(e, &lru, lru, tmp)
+		if (!e->pending && e->inst_id == rl->installation &&
+		    e->app_id == rl->app_id)
+			tcache_drop(e);
+}
+
+void
 tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN])
 {
 	struct tentry *e;

@@ -22,7 +22,8 @@
 
 #define TCACHE_TTL		5	/* seconds an answer is trusted */
 #define TCACHE_MAX		4096	/* entries */
-#define TCACHE_WAIT		5	/* seconds to wait for the keyholder */
+#define TCACHE_WAIT		15	/* seconds to wait for the keyholder
+					   (which may be minting a token) */
 
 struct tentry;
 
@@ -78,6 +79,8 @@ int	tcache_resolved(const struct msg *);
 void	tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN]);
 size_t	tcache_size(void);
 
+/* Drop the entries whose credential came from this installation. */
+void	tcache_exhausted(const struct msg_kh_ratelimit *);
 /* Tell the keyholder what GitHub said of an installation's rate limit. */
 void	tcache_ratelimit(uint64_t app_id, uint64_t inst_id, long remaining,
 	    int64_t reset, int exhausted);

@@ -86,6 +86,10 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 		return 0;
 	case MSG_KH_RESOLVED:
 		return tcache_resolved(m);
+	case MSG_KH_EXHAUSTED:
+		tcache_exhausted((const struct msg_kh_ratelimit *)(const void *)
+		    m->data);
+		return 0;
 	case MSG_KH_REVOKE:
 		tcache_revoke(((const struct msg_kh_revoke *)(const void *)
 		    m->data)->hash);
