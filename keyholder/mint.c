@@ -48,7 +48,7 @@ struct mint_entry {
 	size_t		 toklen;
 	int64_t		 expires;
 	int		 tries;
-	time_t		 failed_at;
+	uint64_t	 failed_at;	/* monotime_ms() */
 	char		 why[MINT_WHY_MAX];
 	TAILQ_HEAD(, mint_waiter) waiters;
 	struct event	*retry;
@@ -248,7 +248,7 @@ mint_fail(struct mint_entry *e, int retry, const char *fmt, ...)
 	log_warnx("app \"%s\" installation %llu: mint failed: %s",
 	    e->inst->app->name, (unsigned long long)e->inst->id, e->why);
 	e->state = MINT_FAILED;
-	e->failed_at = time(NULL);
+	e->failed_at = monotime_ms();
 	mint_notify(e);
 }
 
@@ -426,7 +426,8 @@ mint_get(struct kh_inst *in, const char *repos, const char *perms,
 		cb(arg, e->token, e->toklen, e->expires, NULL);
 		return;
 	}
-	if (e->state == MINT_FAILED && now - e->failed_at < MINT_FAIL_HOLD) {
+	if (e->state == MINT_FAILED && monotime_ms() - e->failed_at <
+	    MINT_FAIL_HOLD * 1000ULL) {
 		cb(arg, NULL, 0, 0, e->why);
 		return;
 	}
