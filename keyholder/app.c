@@ -16,15 +16,14 @@
 #include "app.h"
 #include "curlev.h"
 #include "jwt.h"
+#include "khttp.h"
 #include "log.h"
 #include "util.h"
 
-#define APP_ANSWER_MAX	(1024 * 1024)	/* bytes of a listing */
 #define APP_ACCOUNT_MAX	39
 
 static struct kh_app	*apps;
 static size_t		 napps;
-static const char	*app_api;	/* "upstream api" URL */
 
 static struct kh_inst *
 app_inst_add(struct kh_app *a, uint64_t id, const char *account)
@@ -181,10 +180,6 @@ struct discovery {
 struct listing {
 	struct kh_app	*app;
 	struct discovery *d;
-	CURL		*easy;
-	struct curl_slist *headers;	/* holds the JWT: zeroed on free */
-	char		*answer;
-	size_t		 answerlen;
 };
 
 static TAILQ_HEAD(, discovery) discoveries =
@@ -193,23 +188,8 @@ static TAILQ_HEAD(, discovery) discoveries =
 void
 app_init(struct event_base *base, const struct config *conf)
 {
-	app_api = conf->upstream[UPSTREAM_API];
 	curlev_init(base, conf);
-}
-
-static size_t
-app_write_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct listing *l = arg;
-	size_t n = size * nitems;
-
-	if (l->answerlen + n > APP_ANSWER_MAX)
-		return 0;
-	l->answer = xreallocarray(l->answer, l->answerlen + n + 1, 1);
-	memcpy(l->answer + l->answerlen, buf, n);
-	l->answerlen += n;
-	l->answer[l->answerlen] = '\0';
-	return n;
+	khttp_init(conf->upstream[UPSTREAM_API]);
 }
 
 static int
@@ -272,27 +252,19 @@ app_discovered(struct discovery *d)
 }
 
 static void
-app_listing_done(CURL *easy, CURLcode rc, void *arg)
+app_listing_done(void *arg, CURLcode rc, long status, const char *body,
+    size_t len, const char *why)
 {
 	struct listing *l = arg;
-	struct curl_slist *h;
-	long status = 0;
 
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK)
 		log_warnx("app \"%s\": GET /app/installations: %s",
-		    l->app->name, curl_easy_strerror(rc));
-	else if (status != 200 || l->answer == NULL)
+		    l->app->name, why);
+	else if (status != 200)
 		log_warnx("app \"%s\": GET /app/installations: status %ld",
 		    l->app->name, status);
 	else
-		app_learn(l->app, l->answer);
-	curlev_remove(easy);
-	curl_easy_cleanup(easy);
-	for (h = l->headers; h != NULL; h = h->next)
-		sodium_memzero(h->data, strlen(h->data));
-	curl_slist_free_all(l->headers);
-	free(l->answer);
+		app_learn(l->app, body);
 	if (--l->d->pending == 0)
 		app_discovered(l->d);
 	free(l);
@@ -302,38 +274,28 @@ static int
 app_list(struct kh_app *a, struct discovery *d)
 {
 	struct listing *l;
-	char jwt[JWT_MAX], *line, *url;
+	char jwt[JWT_MAX], *auth, path[64];
+	int r;
 
-	if (!curlev_usable(UPSTREAM_API) || jwt_sign(a->key, a->id,
-	    time(NULL), jwt, sizeof(jwt)) == -1)
+	if (jwt_sign(a->key, a->id, time(NULL), jwt, sizeof(jwt)) == -1)
 		return -1;
+	xasprintf(&auth, "Bearer %s", jwt);
+	sodium_memzero(jwt, sizeof(jwt));
+	(void)snprintf(path, sizeof(path), "/app/installations?per_page=%d",
+	    APP_DISCOVER_MAX);
 	l = xcalloc(1, sizeof(*l));
 	l->app = a;
 	l->d = d;
-	xasprintf(&line, "Authorization: Bearer %s", jwt);
-	sodium_memzero(jwt, sizeof(jwt));
-	l->headers = curl_slist_append(NULL, line);
-	sodium_memzero(line, strlen(line));
-	free(line);
-	l->headers = curl_slist_append(l->headers,
-	    "Accept: application/vnd.github+json");
-	l->headers = curl_slist_append(l->headers,
-	    "X-GitHub-Api-Version: 2022-11-28");
-	l->headers = curl_slist_append(l->headers, "User-Agent: ghp");
-	if ((l->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init");
-	xasprintf(&url, "%s/app/installations?per_page=%d", app_api,
-	    APP_DISCOVER_MAX);
-	curlev_prepare(l->easy, url);
-	free(url);
-	curl_easy_setopt(l->easy, CURLOPT_HTTPHEADER, l->headers);
-	curl_easy_setopt(l->easy, CURLOPT_WRITEFUNCTION, app_write_cb);
-	curl_easy_setopt(l->easy, CURLOPT_WRITEDATA, l);
-	curl_easy_setopt(l->easy, CURLOPT_TIMEOUT,
-	    (long)APP_DISCOVER_TIMEOUT);
 	d->pending++;
-	curlev_add(l->easy, app_listing_done, l);
-	return 0;
+	r = khttp_request(path, auth, NULL, APP_DISCOVER_TIMEOUT,
+	    app_listing_done, l);
+	sodium_memzero(auth, strlen(auth));
+	free(auth);
+	if (r == -1) {
+		d->pending--;
+		free(l);
+	}
+	return r;
 }
 
 static struct discovery *

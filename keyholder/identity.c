@@ -14,12 +14,10 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "curlev.h"
 #include "identity.h"
+#include "khttp.h"
 #include "log.h"
 #include "util.h"
-
-#define IDENTITY_ANSWER_MAX	(64 * 1024)
 
 struct id_waiter {
 	TAILQ_ENTRY(id_waiter) entry;
@@ -34,20 +32,14 @@ struct id_entry {
 	int		 pending;
 	time_t		 asked;
 	TAILQ_HEAD(, id_waiter) waiters;
-	CURL		*easy;
-	struct curl_slist *headers;	/* holds the credential */
-	char		*answer;
-	size_t		 answerlen;
 };
 
 static TAILQ_HEAD(, id_entry) ids = TAILQ_HEAD_INITIALIZER(ids);
 static size_t		 nids;
-static const char	*id_api;
-
 void
 identity_init(const struct config *conf)
 {
-	id_api = conf->upstream[UPSTREAM_API];
+	khttp_init(conf->upstream[UPSTREAM_API]);
 }
 
 static struct id_entry *
@@ -78,21 +70,6 @@ identity_make_room(void)
 		}
 }
 
-static size_t
-identity_write_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct id_entry *e = arg;
-	size_t n = size * nitems;
-
-	if (e->answerlen + n > IDENTITY_ANSWER_MAX)
-		return 0;
-	e->answer = xreallocarray(e->answer, e->answerlen + n + 1, 1);
-	memcpy(e->answer + e->answerlen, buf, n);
-	e->answerlen += n;
-	e->answer[e->answerlen] = '\0';
-	return n;
-}
-
 /* A login as GitHub makes them: letters, digits, '-' (and "[bot]"). */
 static int
 identity_valid(const char *s)
@@ -109,35 +86,24 @@ identity_valid(const char *s)
 }
 
 static void
-identity_done(CURL *easy, CURLcode rc, void *arg)
+identity_answered(void *arg, CURLcode rc, long status, const char *body,
+    size_t len, const char *why)
 {
 	struct id_entry *e = arg;
 	struct id_waiter *w;
-	struct curl_slist *h;
 	const char *login;
-	long status = 0;
 	json_t *o = NULL;
 
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK && status == 200 && e->answer != NULL &&
-	    (o = json_loads(e->answer, 0, NULL)) != NULL &&
-	    identity_valid(login = json_string_value(json_object_get(o,
-	    "login"))))
+	if (rc == CURLE_OK && status == 200 && (o = json_loads(body, 0,
+	    NULL)) != NULL && identity_valid(login = json_string_value(
+	    json_object_get(o, "login"))))
 		(void)snprintf(e->login, sizeof(e->login), "%s", login);
+	else if (rc != CURLE_OK)
+		log_info("GET /user for a stored credential: %s", why);
 	else
-		log_info("GET /user for a stored credential: %s",
-		    rc != CURLE_OK ? curl_easy_strerror(rc) : "no login");
+		log_info("GET /user for a stored credential: status %ld, no "
+		    "login", status);
 	json_decref(o);
-	curlev_remove(easy);
-	curl_easy_cleanup(easy);
-	e->easy = NULL;
-	for (h = e->headers; h != NULL; h = h->next)
-		sodium_memzero(h->data, strlen(h->data));
-	curl_slist_free_all(e->headers);
-	e->headers = NULL;
-	free(e->answer);
-	e->answer = NULL;
-	e->answerlen = 0;
 	e->pending = 0;
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);
@@ -149,29 +115,18 @@ identity_done(CURL *easy, CURLcode rc, void *arg)
 static int
 identity_ask(struct id_entry *e, const unsigned char *cred, size_t len)
 {
-	char *line, *url;
+	char *auth;
+	int r;
 
-	if (!curlev_usable(UPSTREAM_API) ||
-	    (e->easy = curl_easy_init()) == NULL)
+	xasprintf(&auth, "token %.*s", (int)len, cred);
+	r = khttp_request_as(IDENTITY_USER_AGENT, "/user", auth, NULL,
+	    IDENTITY_TIMEOUT, identity_answered, e);
+	sodium_memzero(auth, strlen(auth));
+	free(auth);
+	if (r == -1)
 		return -1;
-	xasprintf(&line, "Authorization: token %.*s", (int)len, cred);
-	e->headers = curl_slist_append(NULL, line);
-	sodium_memzero(line, strlen(line));
-	free(line);
-	e->headers = curl_slist_append(e->headers,
-	    "Accept: application/vnd.github+json");
-	e->headers = curl_slist_append(e->headers,
-	    "User-Agent: " IDENTITY_USER_AGENT);
-	xasprintf(&url, "%s/user", id_api);
-	curlev_prepare(e->easy, url);
-	free(url);
-	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->headers);
-	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, identity_write_cb);
-	curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)IDENTITY_TIMEOUT);
 	e->pending = 1;
 	e->asked = time(NULL);
-	curlev_add(e->easy, identity_done, e);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
  * app.c        the GitHub Apps and their installations (app.h)
  * mint.c       installation tokens, minted and cached (mint.h)
  * jwt.c        the JWTs that mint them (jwt.h)
+ * identity.c   the login behind a stored credential (identity.h)
+ * khttp.c      its own requests to the API upstream (khttp.h)
  * store*.c     storage (store.h)
  */
 #ifndef GHP_KH_H

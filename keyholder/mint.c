@@ -17,11 +17,11 @@
 
 #include "curlev.h"
 #include "jwt.h"
+#include "khttp.h"
 #include "log.h"
 #include "mint.h"
 #include "util.h"
 
-#define MINT_ANSWER_MAX	(64 * 1024)	/* bytes of GitHub's answer */
 #define MINT_WHY_MAX	256
 
 enum mint_state {
@@ -52,21 +52,15 @@ struct mint_entry {
 	char		 why[MINT_WHY_MAX];
 	TAILQ_HEAD(, mint_waiter) waiters;
 	struct event	*retry;
-	/* The transfer in flight. */
-	CURL		*easy;
-	struct curl_slist *headers;	/* holds the JWT: zeroed on free */
-	char		*answer;
-	size_t		 answerlen;
-	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 static TAILQ_HEAD(, mint_entry) entries = TAILQ_HEAD_INITIALIZER(entries);
 static size_t			 nentries;
 static struct event_base	*mint_base;
-static const char		*mint_api;	/* "upstream api" URL */
 
 static void	mint_start(struct mint_entry *);
-static void	mint_done(CURL *, CURLcode, void *);
+static void	mint_answered(void *, CURLcode, long, const char *, size_t,
+	    const char *);
 
 /* --- the cache --- */
 
@@ -137,42 +131,6 @@ mint_notify(struct mint_entry *e)
 
 /* --- the transfer --- */
 
-static size_t
-mint_write_cb(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct mint_entry *e = arg;
-	size_t n = size * nitems;
-
-	if (e->answerlen + n > MINT_ANSWER_MAX)
-		return 0;	/* fails the transfer */
-	e->answer = xreallocarray(e->answer, e->answerlen + n + 1, 1);
-	memcpy(e->answer + e->answerlen, buf, n);
-	e->answerlen += n;
-	e->answer[e->answerlen] = '\0';
-	return n;
-}
-
-static void
-mint_transfer_free(struct mint_entry *e)
-{
-	struct curl_slist *h;
-
-	if (e->easy != NULL) {
-		curlev_remove(e->easy);
-		curl_easy_cleanup(e->easy);
-		e->easy = NULL;
-	}
-	for (h = e->headers; h != NULL; h = h->next)
-		sodium_memzero(h->data, strlen(h->data));
-	curl_slist_free_all(e->headers);
-	e->headers = NULL;
-	if (e->answer != NULL)
-		sodium_memzero(e->answer, e->answerlen);
-	free(e->answer);
-	e->answer = NULL;
-	e->answerlen = 0;
-}
-
 static char *
 mint_body(const struct mint_entry *e)
 {
@@ -187,30 +145,6 @@ mint_body(const struct mint_entry *e)
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
-}
-
-static int
-mint_headers(struct mint_entry *e)
-{
-	char jwt[JWT_MAX], *line;
-
-	if (jwt_sign(e->inst->app->key, e->inst->app->id, time(NULL), jwt,
-	    sizeof(jwt)) == -1)
-		return -1;
-	xasprintf(&line, "Authorization: Bearer %s", jwt);
-	sodium_memzero(jwt, sizeof(jwt));
-	e->headers = curl_slist_append(NULL, line);
-	sodium_memzero(line, strlen(line));
-	free(line);
-	e->headers = curl_slist_append(e->headers,
-	    "Accept: application/vnd.github+json");
-	e->headers = curl_slist_append(e->headers,
-	    "X-GitHub-Api-Version: 2022-11-28");
-	e->headers = curl_slist_append(e->headers,
-	    "Content-Type: application/json");
-	e->headers = curl_slist_append(e->headers, "User-Agent: ghp");
-	e->headers = curl_slist_append(e->headers, "Expect:");
-	return 0;
 }
 
 static void
@@ -255,34 +189,28 @@ mint_fail(struct mint_entry *e, int retry, const char *fmt, ...)
 static void
 mint_start(struct mint_entry *e)
 {
-	char *url, *body;
+	char jwt[JWT_MAX], *auth, *body, path[96];
+	int r;
 
 	e->tries++;
-	if (!curlev_usable(UPSTREAM_API)) {
-		mint_fail(e, 0, "the API host could not be looked up when "
-		    "ghp started");
-		return;
-	}
-	if (mint_headers(e) == -1) {
+	if (jwt_sign(e->inst->app->key, e->inst->app->id, time(NULL), jwt,
+	    sizeof(jwt)) == -1) {
 		mint_fail(e, 0, "cannot sign a JWT with the App's key");
 		return;
 	}
-	if ((e->easy = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init");
-	xasprintf(&url, "%s/app/installations/%llu/access_tokens", mint_api,
-	    (unsigned long long)e->inst->id);
+	xasprintf(&auth, "Bearer %s", jwt);
+	sodium_memzero(jwt, sizeof(jwt));
+	(void)snprintf(path, sizeof(path), "/app/installations/%llu/"
+	    "access_tokens", (unsigned long long)e->inst->id);
 	body = mint_body(e);
-	curlev_prepare(e->easy, url);
-	curl_easy_setopt(e->easy, CURLOPT_HTTPHEADER, e->headers);
-	curl_easy_setopt(e->easy, CURLOPT_COPYPOSTFIELDS, body ? body : "{}");
-	curl_easy_setopt(e->easy, CURLOPT_WRITEFUNCTION, mint_write_cb);
-	curl_easy_setopt(e->easy, CURLOPT_WRITEDATA, e);
-	curl_easy_setopt(e->easy, CURLOPT_ERRORBUFFER, e->errbuf);
-	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)MINT_TIMEOUT);
-	e->errbuf[0] = '\0';
-	free(url);
+	r = khttp_request(path, auth, body ? body : "{}", MINT_TIMEOUT,
+	    mint_answered, e);
+	sodium_memzero(auth, strlen(auth));
+	free(auth);
 	free(body);
-	curlev_add(e->easy, mint_done, e);
+	if (r == -1)
+		mint_fail(e, 0, "the API host could not be looked up when "
+		    "ghp started");
 }
 
 /* "2026-11-23T13:00:00Z" to epoch seconds; -1 if it is not that. */
@@ -301,13 +229,13 @@ mint_parse_time(const char *s)
 
 /* GitHub's "message", made safe for a log line and a client's eyes. */
 static void
-mint_message(const struct mint_entry *e, char *out, size_t outlen)
+mint_message(const char *body, char *out, size_t outlen)
 {
 	const char *m = NULL;
 	json_t *o;
 	size_t i;
 
-	o = e->answer != NULL ? json_loads(e->answer, 0, NULL) : NULL;
+	o = json_loads(body, 0, NULL);
 	if (o != NULL)
 		m = json_string_value(json_object_get(o, "message"));
 	(void)snprintf(out, outlen, "%s", m != NULL ? m : "no message");
@@ -318,13 +246,13 @@ mint_message(const struct mint_entry *e, char *out, size_t outlen)
 }
 
 static int
-mint_take(struct mint_entry *e)
+mint_take(struct mint_entry *e, const char *body)
 {
 	const char *tok;
 	json_t *o;
 	size_t n;
 
-	if ((o = json_loads(e->answer ? e->answer : "", 0, NULL)) == NULL)
+	if ((o = json_loads(body, 0, NULL)) == NULL)
 		return -1;
 	tok = json_string_value(json_object_get(o, "token"));
 	e->expires = mint_parse_time(json_string_value(json_object_get(o,
@@ -343,24 +271,19 @@ mint_take(struct mint_entry *e)
 }
 
 static void
-mint_done(CURL *easy, CURLcode rc, void *arg)
+mint_answered(void *arg, CURLcode rc, long status, const char *body,
+    size_t len, const char *why)
 {
 	struct mint_entry *e = arg;
-	char msg[CURL_ERROR_SIZE];
-	long status = 0;
+	char msg[160];
 
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
-		(void)snprintf(msg, sizeof(msg), "%s", e->errbuf[0] ?
-		    e->errbuf : curl_easy_strerror(rc));
-		mint_transfer_free(e);
 		/* A hung GitHub is not waited for twice. */
 		mint_fail(e, rc != CURLE_OPERATION_TIMEDOUT, "GitHub did not "
-		    "answer: %s", msg);
+		    "answer: %s", why);
 		return;
 	}
-	if (status == 201 && mint_take(e) == 0) {
-		mint_transfer_free(e);
+	if (status == 201 && mint_take(e, body) == 0) {
 		e->state = MINT_READY;
 		e->tries = 0;
 		log_debug("app \"%s\" installation %llu: token minted, "
@@ -369,13 +292,13 @@ mint_done(CURL *easy, CURLcode rc, void *arg)
 		mint_notify(e);
 		return;
 	}
-	mint_message(e, msg, sizeof(msg));
-	mint_transfer_free(e);
-	if (status == 201)
+	if (status == 201) {
 		mint_fail(e, 1, "GitHub's answer held no usable token");
-	else
-		mint_fail(e, status >= 500 || status == 429, "GitHub answered "
-		    "%ld: %s", status, msg);
+		return;
+	}
+	mint_message(body, msg, sizeof(msg));
+	mint_fail(e, status >= 500 || status == 429, "GitHub answered %ld: %s",
+	    status, msg);
 }
 
 /* --- the interface --- */
@@ -384,8 +307,8 @@ void
 mint_init(struct event_base *base, const struct config *conf)
 {
 	mint_base = base;
-	mint_api = conf->upstream[UPSTREAM_API];
 	curlev_init(base, conf);
+	khttp_init(conf->upstream[UPSTREAM_API]);
 }
 
 static struct mint_entry *
