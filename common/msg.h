@@ -161,7 +161,10 @@ struct msg_kh_resolved {
 	int32_t		status;		/* enum resolve_status */
 	int32_t		type;		/* enum token_type */
 	int64_t		token_id;
-	int64_t		expires;	/* epoch seconds, 0: never */
+	int64_t		expires;	/* epoch seconds, 0: never; the
+					   answer is good until then (for an
+					   agent: until its App token
+					   expires, if that is first) */
 	uint32_t	scope_len;
 	uint32_t	cred_len;
 };

@@ -239,6 +239,9 @@ resolve_agent_minted(void *arg, const char *token, size_t len,
 		resolve_answer(kw, aw->reqid, RESOLVE_ERROR, NULL, NULL, NULL,
 		    0);
 	else {
+		/* The answer is good until either token expires. */
+		if (aw->t.expires == 0 || expires < aw->t.expires)
+			aw->t.expires = expires;
 		resolve_answer(kw, aw->reqid, RESOLVE_OK, &aw->t, scope,
 		    (const unsigned char *)token, len);
 		free(scope);
