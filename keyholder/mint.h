@@ -11,8 +11,9 @@
  * connection, a 5xx, a secondary rate limit) is tried again with
  * backoff, up to MINT_TRIES times; then, or at once for any other
  * refusal or for no answer within MINT_TIMEOUT, every waiter is told
- * why.  All of it fits in the time a worker waits (TCACHE_WAIT).  A key that just failed answers the same failure
- * for MINT_FAIL_HOLD seconds rather than asking GitHub again.
+ * why.  All of it fits in the time a worker waits (TCACHE_WAIT).  A
+ * key that just failed answers the same failure for MINT_FAIL_HOLD
+ * seconds rather than asking GitHub again.
  *
  * The JWT is made per mint by jwt.c, sent only to the configured API
  * upstream and zeroed after; tokens live in locked memory and are
