@@ -80,13 +80,13 @@ log_vwrite(int priority, const char *errstr, const char *fmt, va_list ap)
 void
 log_warn(const char *fmt, ...)
 {
-	char errbuf[128];
 	va_list ap;
 	int saved = errno;
 
-	(void)strerror_r(saved, errbuf, sizeof(errbuf));
+	/* Single-threaded processes: strerror() is fine (the GNU
+	 * strerror_r() may leave its buffer untouched). */
 	va_start(ap, fmt);
-	log_vwrite(LOG_ERR, errbuf, fmt, ap);
+	log_vwrite(LOG_ERR, strerror(saved), fmt, ap);
 	va_end(ap);
 	errno = saved;
 }
@@ -138,12 +138,11 @@ log_trace(const char *fmt, ...)
 void
 fatal(const char *fmt, ...)
 {
-	char errbuf[128];
 	va_list ap;
+	const char *why = strerror(errno);
 
-	(void)strerror_r(errno, errbuf, sizeof(errbuf));
 	va_start(ap, fmt);
-	log_vwrite(LOG_CRIT, errbuf, fmt, ap);
+	log_vwrite(LOG_CRIT, why, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
