@@ -76,6 +76,18 @@ build/ghp: $(GHP_SRC:%.c=$(OBJ)/%.o)
 build/ghpctl: $(GHPCTL_SRC:%.c=$(OBJ)/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The daemon and ghpctl again under ASan and UBSan, for the integration
+# tests (make check runs them against both builds).
+$(SAN)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -c -o $@ $<
+
+$(SAN)/ghp: $(GHP_SRC:%.c=$(SAN)/obj/%.o)
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(SAN)/ghpctl: $(GHPCTL_SRC:%.c=$(SAN)/obj/%.o)
+	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
 # A unit test is one file; it links the code under test from source.
 build/unit/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
 	@mkdir -p $(dir $@)

@@ -19,6 +19,8 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 
+#include <termios.h>
+
 #include <errno.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -161,6 +163,10 @@ sandbox_enter(enum sandbox_role role)
 #ifdef SANDBOX_SANITIZER
 	sandbox_add(ctx, sandbox_sanitizer_extra,
 	    sizeof(sandbox_sanitizer_extra) / sizeof(sandbox_sanitizer_extra[0]));
+	/* A report asks isatty(2) whether to colour itself. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS)) < 0)
+		fatalx("seccomp_rule_add ioctl TCGETS");
 #endif
 	if (role == SANDBOX_KEYHOLDER)
 		sandbox_add(ctx, sandbox_keyholder_extra,

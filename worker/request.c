@@ -728,6 +728,7 @@ static void
 request_authorize(struct request *r)
 {
 	const struct http_head *h = &r->p.head;
+	struct twaiter *w;
 	char tok[256];
 	int n;
 
@@ -768,7 +769,13 @@ request_authorize(struct request *r)
 	memcpy(r->token, tok, (size_t)n + 1);
 	sodium_memzero(tok, sizeof(tok));
 	r->t_us = monotime_us();
-	r->waiter = tcache_lookup(r->token, (size_t)n, request_resolved, r);
+	/*
+	 * A cached answer calls request_resolved() at once, and that may
+	 * end (free) r: only a pending look-up may be remembered in it.
+	 */
+	if ((w = tcache_lookup(r->token, (size_t)n, request_resolved,
+	    r)) != NULL)
+		r->waiter = w;
 }
 
 /* --- routing --- */
