@@ -131,7 +131,7 @@ run: deps all
 	    -D ctlsock=$(CURDIR)/run/ghp.sock -D chrootdir=$(CURDIR)/run/empty \
 	    -D ghpuser=nobody
 
-check: deps all $(UNIT_BIN) $(SAN_BIN) $(FUZZ_BIN)
+check: deps all $(SAN)/ghp $(SAN)/ghpctl $(UNIT_BIN) $(SAN_BIN) $(FUZZ_BIN)
 	@sh tests/run.sh
 
 unit: $(UNIT_BIN)

@@ -2,7 +2,7 @@
 # run.sh: runs ghp's test suites and adds up their "N passed, N failed"
 # lines into one closing line.  With no argument every suite runs (what
 # "make check" does); otherwise only the named ones:
-#   unit unit-asan upstream integration lint fuzz
+#   unit unit-asan upstream integration integration-asan lint fuzz
 # A suite that dies without printing its counts counts as one failure.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -74,6 +74,22 @@ suite_integration() {
 	st=$?
 	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
 	add integration "$out" $st
+}
+
+# The same tests against ghp built with ASan and UBSan; a report in any
+# daemon's log fails the suite (harness.TROUBLE).  LeakSanitizer is off:
+# it cannot work in the sandbox.
+suite_integration_asan() {
+	echo "== integration tests (the daemon under ASan and UBSan)"
+	out="$LOG/integration-asan.log"
+	GHP_BIN=build/asan/ghp GHPCTL_BIN=build/asan/ghpctl GHP_SANITIZED=1 \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:symbolize=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:symbolize=0 \
+	    python3 tests/integration/run_all.py -q >"$out" 2>&1
+	st=$?
+	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
+	sed -i 's/^integration:/integration-asan:/' "$out"
+	add integration-asan "$out" $st
 }
 
 suite_upstream() {
@@ -151,13 +167,14 @@ suite_fuzz() {
 	add fuzz "$LOG/fuzz.log" 0
 }
 
-suites=${*:-unit unit-asan upstream integration lint fuzz}
+suites=${*:-unit unit-asan upstream integration integration-asan lint fuzz}
 for s in $suites; do
 	case $s in
 	unit) suite_unit ;;
 	unit-asan) suite_unit_asan ;;
 	upstream) suite_upstream ;;
 	integration) suite_integration ;;
+	integration-asan) suite_integration_asan ;;
 	lint) suite_lint ;;
 	fuzz) suite_fuzz ;;
 	*) echo "run.sh: unknown suite $s" >&2; exit 2 ;;

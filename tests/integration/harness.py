@@ -26,6 +26,7 @@ import atexit
 import json
 import os
 import pwd
+import re
 import grp
 import shutil
 import signal
@@ -161,6 +162,16 @@ def _pgid_members(pgid):
 
 
 # -------------------------------------------------------------- daemon
+
+# Daemon log lines that mean memory or sandbox trouble, whatever a test
+# was looking at: collected when each daemon is cleaned up (its directory
+# is then kept), and run_all.py fails when there is any.
+TROUBLE = re.compile(r"ERROR: (Address|Leak|Undefined|Memory)Sanitizer|"
+                     r"runtime error: |forbidden system call|"
+                     r"killed by signal 31")
+TROUBLE_SEEN = []
+# A sanitizer build (GHP_SANITIZED=1): its memory figures mean little.
+SANITIZED = os.environ.get("GHP_SANITIZED", "") not in ("", "0")
 
 _live = []
 
@@ -661,7 +672,9 @@ class Ghp:
             self._logf = None
         if self in _live:
             _live.remove(self)
-        if os.environ.get("GHP_KEEP"):
+        trouble = [l for l in self.log().splitlines() if TROUBLE.search(l)]
+        TROUBLE_SEEN.extend("%s: %s" % (self.log_path, l) for l in trouble)
+        if os.environ.get("GHP_KEEP") or trouble:
             return
         shutil.rmtree(self.dir, ignore_errors=True)
 

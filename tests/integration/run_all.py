@@ -62,6 +62,11 @@ def main(argv):
             str(t)
     failed = {tid(t) for t, _ in result.failures + result.errors}
     failed |= {tid(t) for t in result.unexpectedSuccesses}
+    if harness.TROUBLE_SEEN:
+        print("integration: sanitizer or sandbox reports in daemon logs:")
+        for line in harness.TROUBLE_SEEN[:40]:
+            print("  " + line)
+        failed.add("daemon logs")
     ran_failed = {tid(t) for t, _ in result.failures + result.errors
                   if isinstance(getattr(t, "test_case", t),
                                 unittest.TestCase) and
