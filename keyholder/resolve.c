@@ -148,6 +148,30 @@ resolve_lookup(const struct msg *m, struct token_record *t)
 	return RESOLVE_OK;
 }
 
+/*
+ * An answer that had to wait (for GET /user, for a mint) is checked
+ * again first: the token may have been revoked, and every worker told
+ * so, while it waited.
+ */
+static int
+resolve_recheck(const struct token_record *t)
+{
+	struct token_record now;
+	int r, status = RESOLVE_OK;
+
+	memset(&now, 0, sizeof(now));
+	if ((r = store_token_lookup(kh.store, t->hash, &now)) == 1)
+		status = RESOLVE_UNKNOWN;
+	else if (r != 0)
+		status = RESOLVE_ERROR;
+	else if (now.revoked != 0)
+		status = RESOLVE_REVOKED;
+	else if (now.expires != 0 && now.expires <= (int64_t)time(NULL))
+		status = RESOLVE_EXPIRED;
+	token_record_free(&now);
+	return status;
+}
+
 /* --- users' tokens: the stored credential, and the login behind it --- */
 
 struct user_wait {
@@ -164,16 +188,21 @@ resolve_user_known(void *arg, const char *login)
 	struct user_wait *uw = arg;
 	struct kh_worker *kw;
 	char *scope;
+	int status;
 
 	if ((kw = kh_worker_by_id(uw->worker)) != NULL) {
-		if ((scope = resolve_scope_json(&uw->t, NULL, NULL,
+		if ((status = resolve_recheck(&uw->t)) != RESOLVE_OK)
+			resolve_answer(kw, uw->reqid, status, NULL, NULL,
+			    NULL, 0);
+		else if ((scope = resolve_scope_json(&uw->t, NULL, NULL,
 		    login)) == NULL)
 			resolve_answer(kw, uw->reqid, RESOLVE_ERROR, NULL,
 			    NULL, NULL, 0);
-		else
+		else {
 			resolve_answer(kw, uw->reqid, RESOLVE_OK, &uw->t,
 			    scope, uw->cred, uw->credlen);
-		free(scope);
+			free(scope);
+		}
 	}
 	sodium_memzero(uw->cred, uw->credlen);
 	free(uw->cred);
@@ -228,11 +257,14 @@ resolve_agent_minted(void *arg, const char *token, size_t len,
 	struct agent_wait *aw = arg;
 	struct kh_worker *kw;
 	char *scope;
+	int status;
 
 	/* The worker may have gone (or been replaced) meanwhile. */
 	if ((kw = kh_worker_by_id(aw->worker)) == NULL)
 		goto out;
-	if (token == NULL)
+	if ((status = resolve_recheck(&aw->t)) != RESOLVE_OK)
+		resolve_answer(kw, aw->reqid, status, NULL, NULL, NULL, 0);
+	else if (token == NULL)
 		resolve_agent_fail(kw, aw->reqid, &aw->t, why);
 	else if ((scope = resolve_scope_json(&aw->t, aw->inst, NULL,
 	    NULL)) == NULL)

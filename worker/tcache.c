@@ -351,6 +351,13 @@ tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN])
 {
 	struct tentry *e;
 
-	if ((e = tcache_find(hash)) != NULL)
-		tcache_drop(e);
+	if ((e = tcache_find(hash)) == NULL)
+		return;
+	/* Requests waiting on it are refused as they would be now. */
+	if (e->pending) {
+		e->pending = 0;
+		e->status = RESOLVE_REVOKED;
+		tcache_notify(e);
+	}
+	tcache_drop(e);
 }
