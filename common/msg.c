@@ -26,6 +26,7 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_METRICS_REQ] =	T("metrics-req", MP_NONE, 0, 0),
 	[MSG_METRICS] =		T("metrics", MP_TEXT, 0, 0),
 	[MSG_AUDIT] =		T("audit", MP_TEXT, 0, 0),
+	[MSG_AUDIT_FAILING] =	T("audit-failing", MP_NONE, 0, 0),
 	[MSG_ACCESS] =		T("access", MP_TEXT, 0, 0),
 	[MSG_KEYHOLDER_FD] =	T("keyholder-fd", MP_NONE, 0, 1),
 	[MSG_WORKER_CHANNEL] =	T("worker-channel", MP_NONE, 0, 1),

@@ -66,6 +66,8 @@ enum msg_type {
 	MSG_METRICS_REQ,	/* master -> worker: none */
 	MSG_METRICS,		/* worker -> master: JSON, metrics_wire.h */
 	MSG_AUDIT,		/* text: one audit record (JSON) */
+	/* master -> worker: the audit log cannot be written (none) */
+	MSG_AUDIT_FAILING,
 	MSG_ACCESS,		/* text: one access record (JSON) */
 	/* master -> worker: a new channel to the keyholder (fd) */
 	MSG_KEYHOLDER_FD,

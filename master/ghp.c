@@ -194,14 +194,32 @@ master_log_record(int fd, const void *data, size_t len)
 	iov[0].iov_len = len;
 	iov[1].iov_base = "\n";
 	iov[1].iov_len = 1;
-	if (writev(fd, iov, 2) != (ssize_t)len + 1)
-		log_warn("%s: write", fd == master->audit_fd ? "audit log" :
-		    "access log");
+	if (writev(fd, iov, 2) == (ssize_t)len + 1)
+		return;
+	if (fd == master->access_fd) {
+		if (!master->access_failing)
+			log_warn("access log: write (said once until a "
+			    "reload reopens it)");
+		master->access_failing = 1;
+		return;
+	}
+	/*
+	 * Nothing must be forwarded without its audit record: the workers
+	 * refuse requests until a reload (or log rotation's SIGUSR1)
+	 * reopens the file.
+	 */
+	if (!master->audit_failing)
+		log_warn("audit log: write: refusing requests until a reload "
+		    "reopens it");
+	master->audit_failing = 1;
+	proc_audit_failing(NULL);
 }
 
 static int
 open_logs(const struct config *conf, char *err, size_t errlen)
 {
+	/* Reopened: to be tried again (new workers start unaware). */
+	master->audit_failing = master->access_failing = 0;
 	if (open_log(conf->log_audit, &master->audit_fd, err, errlen) == -1 ||
 	    open_log(conf->log_access, &master->access_fd, err, errlen) == -1)
 		return -1;

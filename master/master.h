@@ -89,6 +89,8 @@ struct master {
 	uint32_t	 next_id;
 	int		 audit_fd;
 	int		 access_fd;
+	int		 audit_failing;	/* a write failed: workers refuse */
+	int		 access_failing; /* a write failed: said once */
 	char		*control_path;	/* bound at start, kept */
 	uint8_t		 box_public_key[32];
 	int		 have_public_key;
@@ -108,6 +110,8 @@ void	 proc_start_generation(void);
 void	 proc_stop_old_generations(void);
 void	 proc_stop_all(void);
 void	 proc_reap(void);
+/* Tell running workers (or one starting) that the audit log fails. */
+void	 proc_audit_failing(struct proc *);
 void	 proc_kill_all(void);
 int	 proc_count_live(enum proc_role);
 const char *proc_role_name(enum proc_role);

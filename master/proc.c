@@ -371,6 +371,8 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 			return -1;
 		if (p->state == PROC_STARTING)
 			p->state = PROC_RUNNING;
+		if (master->audit_failing)
+			proc_audit_failing(p);
 		if (p->generation == master->generation)
 			proc_stop_old_generations();
 		return 0;
@@ -536,4 +538,16 @@ proc_reap(void)
 		free(p);
 	}
 	master_exit_if_done();
+}
+
+void
+proc_audit_failing(struct proc *one)
+{
+	struct proc *p, *tmp;
+
+	TAILQ_FOREACH_SAFE(p, &master->procs, entry, tmp)
+		if (p->role == ROLE_WORKER && p->chan != NULL &&
+		    (one == NULL || p == one))
+			(void)chan_send(p->chan, MSG_AUDIT_FAILING, 0, 0, -1,
+			    NULL, 0);
 }

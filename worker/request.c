@@ -850,10 +850,22 @@ request_body_setup(struct request *r)
 /*
  * The master writes the audit log from what workers send it.  When it
  * falls behind (its queue here past a quarter of what a channel holds),
- * nothing is forwarded, since its audit record might be lost: the
- * client gets a 503 to retry, and no record is queued for it.
+ * or says it cannot write the file, nothing is forwarded, since its
+ * audit record might be lost: the client gets a 503 to retry, and no
+ * record is queued for it.
  */
 #define REQUEST_RECORDS_BEHIND	(CHAN_QUEUE_MAX / 4)
+
+static int	req_audit_failing;
+
+void
+request_audit_failing(void)
+{
+	if (!req_audit_failing)
+		log_warnx("the audit log cannot be written: answering 503 "
+		    "until a reload");
+	req_audit_failing = 1;
+}
 
 static int
 request_records_behind(struct request *r)
@@ -861,19 +873,20 @@ request_records_behind(struct request *r)
 	static time_t warned;
 	struct conn *c;
 
-	if (req_master == NULL || chan_queued(req_master) <
-	    REQUEST_RECORDS_BEHIND)
+	if (!req_audit_failing && (req_master == NULL ||
+	    chan_queued(req_master) < REQUEST_RECORDS_BEHIND))
 		return 0;
-	if (warned != time(NULL)) {
+	if (!req_audit_failing && warned != time(NULL)) {
 		warned = time(NULL);
 		log_warnx("the master is not taking audit records fast "
 		    "enough: answering 503 until it catches up");
 	}
 	r->status = 503;
 	r->conn->close_after = 1;
-	r->bytes_out = conn_error(r->conn, 503, "ghp is busy writing its "
-	    "audit log: try again", "Retry-After: 1\r\n",
-	    strcmp(r->method, "HEAD") == 0);
+	r->bytes_out = conn_error(r->conn, 503, req_audit_failing ?
+	    "ghp cannot write its audit log" : "ghp is busy writing its "
+	    "audit log: try again", req_audit_failing ? "Retry-After: 5\r\n" :
+	    "Retry-After: 1\r\n", strcmp(r->method, "HEAD") == 0);
 	metrics_request("other", "none", 503);
 	c = r->conn;
 	request_free(r);

@@ -19,5 +19,7 @@ struct chan;
 
 /* The worker's config and master channel, for records. */
 void	request_init(const struct config *, struct chan *master);
+/* The master cannot write the audit log: refuse every request (503). */
+void	request_audit_failing(void);
 
 #endif /* GHP_REQUEST_H */

@@ -138,6 +138,9 @@ worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 			server_drain(worker_idle);
 		}
 		return 0;
+	case MSG_AUDIT_FAILING:
+		request_audit_failing();
+		return 0;
 	case MSG_STATS_REQ:
 		worker_stats(m->hdr.reqid);
 		return 0;
