@@ -177,8 +177,8 @@ jstr(const json_t *o, const char *key)
 	return s != NULL ? s : "-";
 }
 
-static void
-format_epoch(char *buf, size_t len, const json_t *v)
+void
+format_utc(char *buf, size_t len, const json_t *v, enum utc_form form)
 {
 	time_t t;
 
@@ -187,7 +187,10 @@ format_epoch(char *buf, size_t len, const json_t *v)
 		return;
 	}
 	t = (time_t)json_integer_value(v);
-	strftime(buf, len, "%H:%M:%SZ", gmtime(&t));
+	if (form == UTC_DATE)
+		strftime(buf, len, "%Y-%m-%dT%H:%MZ", gmtime(&t));
+	else
+		strftime(buf, len, "%H:%M:%SZ", gmtime(&t));
 }
 
 /* One line per App installation: cached tokens and rate-limit room. */
@@ -205,10 +208,10 @@ print_apps(const json_t *apps)
 	json_array_foreach(apps, i, a) {
 		json_array_foreach(json_object_get(a, "installations"), j,
 		    in) {
-			format_epoch(exp, sizeof(exp), json_object_get(in,
-			    "earliest_expiry"));
-			format_epoch(until, sizeof(until), json_object_get(in,
-			    "exhausted_until"));
+			format_utc(exp, sizeof(exp), json_object_get(in,
+			    "earliest_expiry"), UTC_TIME);
+			format_utc(until, sizeof(until), json_object_get(in,
+			    "exhausted_until"), UTC_TIME);
 			if (json_is_integer(json_object_get(in,
 			    "ratelimit_remaining")))
 				(void)snprintf(room, sizeof(room), "%lld",

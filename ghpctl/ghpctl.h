@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Exit 1 with "ghpctl: message". */
 void	fail(const char *, ...)
 	    __attribute__((__format__(printf, 1, 2), __noreturn__));
@@ -20,6 +22,12 @@ int	ctl_open(void);
 int	ctl_command(int s, uint16_t type, const void *data, size_t len,
 	    char **text);
 
+/* A JSON epoch-seconds value in UTC, or "-". */
+enum utc_form {
+	UTC_DATE,	/* 2026-11-23T13:05Z */
+	UTC_TIME	/* 13:05:42Z */
+};
+void	format_utc(char *, size_t, const json_t *, enum utc_form);
 int	cmd_token(int argc, char *argv[]);
 int	cmd_credential(int argc, char *argv[]);
 

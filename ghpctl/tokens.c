@@ -205,19 +205,6 @@ token_create(int argc, char *argv[])
 	return status;
 }
 
-static void
-format_time(char *buf, size_t len, const json_t *v)
-{
-	time_t t;
-
-	if (!json_is_integer(v)) {
-		(void)snprintf(buf, len, "-");
-		return;
-	}
-	t = (time_t)json_integer_value(v);
-	strftime(buf, len, "%Y-%m-%dT%H:%MZ", gmtime(&t));
-}
-
 /* Columns a UTF-8 string takes ("…" is three bytes, one column). */
 static int
 utf8_columns(const char *s)
@@ -257,7 +244,8 @@ token_print_list(const char *text)
 	printf("%-5s %-13s %-12s %-6s %-8s %-17s %s\n", "ID", "PREFIX",
 	    "OWNER", "TYPE", "STATE", "EXPIRES", "REPOS / PERMS");
 	json_array_foreach(list, i, t) {
-		format_time(exp, sizeof(exp), json_object_get(t, "expires"));
+		format_utc(exp, sizeof(exp), json_object_get(t, "expires"),
+		    UTC_DATE);
 		n = 0;
 		repos[0] = perms[0] = '\0';
 		json_array_foreach(json_object_get(t, "repos"), j, v)
@@ -436,8 +424,8 @@ credential_simple(const char *what, const char *owner, int json)
 	else if ((list = json_loads(text, 0, NULL)) != NULL) {
 		printf("%-20s %s\n", "OWNER", "ADDED");
 		json_array_foreach(list, i, c) {
-			format_time(when, sizeof(when),
-			    json_object_get(c, "created"));
+			format_utc(when, sizeof(when),
+			    json_object_get(c, "created"), UTC_DATE);
 			printf("%-20s %s\n", json_string_value(
 			    json_object_get(c, "owner")), when);
 		}

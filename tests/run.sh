@@ -67,13 +67,23 @@ suite_unit_asan() {
 	    run_unit_dir unit-asan build/unit-asan
 }
 
+# run_py NAME COMMAND...: a suite that prints its own counts; on failure
+# its other lines (what failed) are shown.
+run_py() {
+	name=$1
+	shift
+	out="$LOG/$name.log"
+	"$@" >"$out" 2>&1
+	st=$?
+	# Its count line carries the suite's name (one program, two suites).
+	sed -i "s/^[a-z-]*: \([0-9]* passed, [0-9]* failed\)/$name: \1/" "$out"
+	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
+	add "$name" "$out" $st
+}
+
 suite_integration() {
 	echo "== integration tests (the real daemon)"
-	out="$LOG/integration.log"
-	python3 tests/integration/run_all.py >"$out" 2>&1
-	st=$?
-	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
-	add integration "$out" $st
+	run_py integration python3 tests/integration/run_all.py
 }
 
 # The same tests against ghp built with ASan and UBSan; a report in any
@@ -81,24 +91,16 @@ suite_integration() {
 # it cannot work in the sandbox.
 suite_integration_asan() {
 	echo "== integration tests (the daemon under ASan and UBSan)"
-	out="$LOG/integration-asan.log"
-	GHP_BIN=build/asan/ghp GHPCTL_BIN=build/asan/ghpctl GHP_SANITIZED=1 \
-	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:symbolize=0 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:symbolize=0 \
-	    python3 tests/integration/run_all.py -q >"$out" 2>&1
-	st=$?
-	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
-	sed -i 's/^integration:/integration-asan:/' "$out"
-	add integration-asan "$out" $st
+	run_py integration-asan env GHP_BIN=build/asan/ghp \
+	    GHPCTL_BIN=build/asan/ghpctl GHP_SANITIZED=1 \
+	    ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:symbolize=0 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:symbolize=0 \
+	    python3 tests/integration/run_all.py -q
 }
 
 suite_upstream() {
 	echo "== the GitHub stand-in's own tests"
-	out="$LOG/upstream.log"
-	python3 tests/upstream/selftest.py >"$out" 2>&1
-	st=$?
-	[ $st != 0 ] && grep -vE '[0-9]+ passed, [0-9]+ failed' "$out"
-	add upstream "$out" $st
+	run_py upstream python3 tests/upstream/selftest.py
 }
 
 suite_lint() {

@@ -109,6 +109,19 @@ def nobody_ids():
 # -------------------------------------------------------------- /proc
 
 
+def open_files(pid):
+    """What /proc/PID/fd points at, as a set of paths (and "socket:[..]"
+    and the like); gone descriptors are left out."""
+    d = "/proc/%d/fd" % pid
+    out = set()
+    for fd in os.listdir(d):
+        try:
+            out.add(os.readlink(os.path.join(d, fd)))
+        except OSError:
+            pass
+    return out
+
+
 def proc_status(pid):
     """/proc/PID/status as a dict of str; {} if the process is gone."""
     try:

@@ -31,7 +31,7 @@ from agent_case import (APP_ID, INST, MINT_RENEW, TCACHE_TTL,
                         AgentDaemonCase, auth_values, credential_of,
                         jwt_parts, mint_body, mints, minted_prefixes,
                         next_seq, parallel)
-from harness import IS_ROOT, NEED_ROOT
+from harness import IS_ROOT, NEED_ROOT, open_files
 from proxy_case import AGENT_RE
 
 # ----------------------------------- the mint, reuse, renewal, the key
@@ -238,19 +238,10 @@ class AgentMintTest(AgentDaemonCase):
         self.assertEqual(self.get("/repos/acme/widgets", tok).status, 200)
         st = self.g.status()
 
-        def fds(pid):
-            d = "/proc/%d/fd" % pid
-            out = set()
-            for fd in os.listdir(d):
-                try:
-                    out.add(os.readlink(os.path.join(d, fd)))
-                except OSError:
-                    pass
-            return out
         workers = self.g.worker_pids(st)
         self.assertEqual(len(workers), 2)
         for pid in workers:
-            self.assertEqual(fds(pid) & keys, set(),
+            self.assertEqual(open_files(pid) & keys, set(),
                              "worker %d has the App key open" % pid)
             with open("/proc/%d/maps" % pid) as f:
                 maps = f.read()
@@ -258,7 +249,7 @@ class AgentMintTest(AgentDaemonCase):
                 self.assertNotIn(k, maps, "worker %d maps %s" % (pid, k))
         kh = self.g.keyholder_pid(st)
         self.assertIsNotNone(kh)
-        self.assertEqual(fds(kh) & keys, set(),
+        self.assertEqual(open_files(kh) & keys, set(),
                          "the keyholder keeps the App key open")
 
 

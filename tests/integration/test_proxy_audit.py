@@ -27,7 +27,7 @@ import signal
 import time
 import unittest
 
-from harness import basic_auth, build_request
+from harness import basic_auth, build_request, open_files
 from observe_case import FOREIGN, SESSION, ObserveCase
 from proxy_case import (CRED_ALICE, CRED_BOB, make_token, read_json_lines,
                         start_proxy, worker_pid_of)
@@ -222,15 +222,6 @@ class AuditTest(ObserveCase):
     def test_only_the_master_holds_the_log_files(self):
         """The master writes both logs from the workers' messages: it
         holds them open, and no worker or the keyholder does."""
-        def open_files(pid):
-            d = "/proc/%d/fd" % pid
-            out = set()
-            for fd in os.listdir(d):
-                try:
-                    out.add(os.readlink(os.path.join(d, fd)))
-                except OSError:
-                    pass
-            return out
         logs = {os.path.realpath(self.g.audit_path),
                 os.path.realpath(self.g.access_path)}
         st = self.g.status()
