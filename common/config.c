@@ -179,6 +179,8 @@ parse_new(const char *name, int allow_include)
 	TAILQ_INIT(&p->conf->listeners);
 	TAILQ_INIT(&p->conf->apps);
 	TAILQ_INIT(&p->conf->block_tokens);
+	TAILQ_INIT(&p->conf->releases.allow);
+	TAILQ_INIT(&p->conf->codeload.allow);
 	TAILQ_INIT(&p->seen);
 	p->allow_include = allow_include;
 	return (p);
@@ -289,6 +291,10 @@ config_free(struct config *c)
 	}
 	for (i = 0; i < UPSTREAM_MAX; i++)
 		free(c->upstream[i]);
+	free(c->upstream_ca);
+	free(c->enterprise);
+	conf_policy_free(&c->releases);
+	conf_policy_free(&c->codeload);
 	free(c->path);
 	free(c->user);
 	free(c->keyholder_user);

@@ -40,6 +40,7 @@
 #define CONFIG_DEFAULT_BODY_TIMEOUT	60	/* silence in a request body */
 #define CONFIG_DEFAULT_SEND_TIMEOUT	60	/* a client reading nothing */
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT	60	/* GitHub sending nothing */
+#define CONFIG_DEFAULT_CA	"/etc/ssl/certs/ca-certificates.crt"
 #define CONFIG_MAX_INCLUDE	8	/* include nesting */
 
 enum upstream_kind {
@@ -47,6 +48,7 @@ enum upstream_kind {
 	UPSTREAM_WEB,
 	UPSTREAM_CODELOAD,
 	UPSTREAM_COPILOT,
+	UPSTREAM_RAW,
 	UPSTREAM_MAX
 };
 
@@ -84,6 +86,26 @@ struct string_entry {
 };
 TAILQ_HEAD(string_list, string_entry);
 
+/*
+ * What happens to release downloads (github.com) and archives
+ * (codeload.github.com): passed to GitHub with a scope check, refused,
+ * or redirected to a mirror; repositories in the allow list are always
+ * passed.
+ */
+enum policy_mode {
+	POLICY_PASS,
+	POLICY_BLOCK,
+	POLICY_REDIRECT
+};
+
+struct policy_conf {
+	enum policy_mode mode;
+	char		*url;		/* redirect to (no trailing '/') */
+	int		 check;		/* HEAD the target before redirecting */
+	char		*netrc;		/* credentials for the check, or NULL */
+	struct string_list allow;	/* "owner/repo", "owner/\*" */
+};
+
 struct config {
 	char		*path;		/* the file given to config_load() */
 	char		*user;		/* workers' user */
@@ -100,11 +122,16 @@ struct config {
 	int		 timeout_upstream;
 	struct listen_list listeners;
 	char		*upstream[UPSTREAM_MAX];	/* URLs */
+	char		*upstream_ca;	/* CA bundle for https upstreams */
 	struct app_list	 apps;
 	struct string_list block_tokens;	/* prefixes */
 	char		*log_audit;	/* NULL: no audit log file */
 	char		*log_access;
 	int		 allow_anonymous; /* forward requests without a token */
+	int		 block_anonymous_git;	/* even with allow anonymous */
+	char		*enterprise;	/* sec-GitHub-allowed-enterprise */
+	struct policy_conf releases;
+	struct policy_conf codeload;
 	char		*metrics_addr;	/* NULL: no metrics listener */
 	uint16_t	 metrics_port;
 };

@@ -28,7 +28,8 @@ static const struct {
 	[UPSTREAM_API] =	{ "api", "https://api.github.com" },
 	[UPSTREAM_WEB] =	{ "web", "https://github.com" },
 	[UPSTREAM_CODELOAD] =	{ "codeload", "https://codeload.github.com" },
-	[UPSTREAM_COPILOT] =	{ "copilot", "https://api.githubcopilot.com" }
+	[UPSTREAM_COPILOT] =	{ "copilot", "https://api.githubcopilot.com" },
+	[UPSTREAM_RAW] =	{ "raw", "https://raw.githubusercontent.com" }
 };
 
 /*
@@ -232,7 +233,8 @@ fill_defaults(struct config *c)
 		{ offsetof(struct config, chroot), CONFIG_DEFAULT_CHROOT },
 		{ offsetof(struct config, state_dir), CONFIG_DEFAULT_STATEDIR },
 		{ offsetof(struct config, control_socket),
-		    CONFIG_DEFAULT_CONTROL }
+		    CONFIG_DEFAULT_CONTROL },
+		{ offsetof(struct config, upstream_ca), CONFIG_DEFAULT_CA }
 	};
 	char	**field;
 	size_t	  i;

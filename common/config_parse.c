@@ -70,6 +70,10 @@ static const struct scalar {
 	    offsetof(struct config, upstream[UPSTREAM_CODELOAD]), 0 },
 	{ K_UPSTREAM, K_COPILOT, "upstream copilot", V_URL,
 	    offsetof(struct config, upstream[UPSTREAM_COPILOT]), 0 },
+	{ K_UPSTREAM, K_RAW, "upstream raw", V_URL,
+	    offsetof(struct config, upstream[UPSTREAM_RAW]), 0 },
+	{ K_UPSTREAM, K_CA, "upstream ca", V_PATH,
+	    offsetof(struct config, upstream_ca), 0 },
 	{ K_UPSTREAM, K_TIMEOUT, "upstream timeout", V_NUMBER,
 	    offsetof(struct config, timeout_upstream), CONFIG_MAX_TIMEOUT },
 	{ K_LOG, K_AUDIT, "log audit", V_PATH,
@@ -411,8 +415,8 @@ parse_app_item(struct parse *p, struct app_conf *a, const struct token *t,
  * The body of a block, up to its '}': calls item for each word or
  * string.  Returns 0 when the '}' was found, -1 at the end of the file.
  */
-static int
-parse_block_body(struct parse *p, const struct token *kt, const char *ctx,
+int
+conf_parse_block_body(struct parse *p, const struct token *kt, const char *ctx,
     void (*item)(struct parse *, const struct token *, void *), void *arg)
 {
 	struct token	t;
@@ -488,7 +492,7 @@ parse_app(struct parse *p, const struct token *kt)
 		conf_expected(p, &t, ctx, "'{'");
 		goto done;
 	}
-	if (parse_block_body(p, kt, ctx, app_item, &st) == -1)
+	if (conf_parse_block_body(p, kt, ctx, app_item, &st) == -1)
 		goto done;		/* unclosed: said so already */
 	conf_end_statement(p, ctx);
 	if (st.id_line == 0)
@@ -535,22 +539,29 @@ token_item(struct parse *p, const struct token *t, void *arg)
 	TAILQ_INSERT_TAIL(&p->conf->block_tokens, s, entry);
 }
 
-/* block tokens { PREFIX ... } */
+/* block tokens { PREFIX ... }, block anonymous git */
 static void
-parse_block_tokens(struct parse *p, const struct token *kt)
+parse_block(struct parse *p, const struct token *kt)
 {
 	struct token	t;
 	const char	*ctx = "block tokens";
 	int		n = 0;
 
-	if (conf_expect_kw(p, K_TOKENS, "block") == -1)
+	lex_next(p->lx, &t);
+	if (t.type == T_WORD && t.kw == K_ANONYMOUS) {
+		conf_parse_block_anonymous(p, kt);
 		return;
+	}
+	if (t.type != T_WORD || t.kw != K_TOKENS) {
+		conf_expected(p, &t, "block", "\"tokens\" or \"anonymous\"");
+		return;
+	}
 	lex_next(p->lx, &t);
 	if (t.type != T_LBRACE) {
 		conf_expected(p, &t, ctx, "'{'");
 		return;
 	}
-	if (parse_block_body(p, kt, ctx, token_item, &n) == -1)
+	if (conf_parse_block_body(p, kt, ctx, token_item, &n) == -1)
 		return;
 	if (n == 0)
 		conf_perr(p, kt, "block tokens: no prefix given");
@@ -635,7 +646,14 @@ parse_statement(struct parse *p, const struct token *t)
 		parse_app(p, t);
 		return;
 	case K_BLOCK:
-		parse_block_tokens(p, t);
+		parse_block(p, t);
+		return;
+	case K_RELEASES:
+	case K_CODELOAD:
+		conf_parse_policy(p, t);
+		return;
+	case K_ENTERPRISE:
+		conf_parse_enterprise(p, t);
 		return;
 	case K_METRICS:
 		parse_metrics(p, t);

@@ -8,9 +8,10 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "config_priv.h"
 
-static void
-print_quoted(FILE *fp, const char *s)
+void
+conf_print_quoted(FILE *fp, const char *s)
 {
 	fputc('"', fp);
 	for (; *s != '\0'; s++) {
@@ -32,7 +33,7 @@ print_string(FILE *fp, const char *key, const char *value)
 	if (value == NULL)
 		return;
 	fprintf(fp, "%s ", key);
-	print_quoted(fp, value);
+	conf_print_quoted(fp, value);
 	fputc('\n', fp);
 }
 
@@ -42,9 +43,9 @@ print_listen(FILE *fp, const struct listen_conf *l)
 	fprintf(fp, "listen on %s port %u", l->addr, l->port);
 	if (l->tls) {
 		fputs(" tls certificate ", fp);
-		print_quoted(fp, l->tls_cert != NULL ? l->tls_cert : "");
+		conf_print_quoted(fp, l->tls_cert != NULL ? l->tls_cert : "");
 		fputs(" key ", fp);
-		print_quoted(fp, l->tls_key != NULL ? l->tls_key : "");
+		conf_print_quoted(fp, l->tls_key != NULL ? l->tls_key : "");
 	}
 	if (l->proxy)
 		fputs(" proxy", fp);
@@ -57,18 +58,18 @@ print_app(FILE *fp, const struct app_conf *a)
 	const struct app_installation	*i;
 
 	fputs("\napp ", fp);
-	print_quoted(fp, a->name);
+	conf_print_quoted(fp, a->name);
 	fprintf(fp, " {\n\tid %llu\n", (unsigned long long)a->id);
 	if (a->private_key != NULL) {
 		fputs("\tprivate key ", fp);
-		print_quoted(fp, a->private_key);
+		conf_print_quoted(fp, a->private_key);
 		fputc('\n', fp);
 	}
 	TAILQ_FOREACH(i, &a->installations, entry) {
 		fprintf(fp, "\tinstallation %llu", (unsigned long long)i->id);
 		if (i->owner != NULL) {
 			fputs(" for ", fp);
-			print_quoted(fp, i->owner);
+			conf_print_quoted(fp, i->owner);
 		}
 		fputc('\n', fp);
 	}
@@ -103,18 +104,20 @@ config_print(FILE *fp, const struct config *c)
 		    config_upstream_name(i));
 		print_string(fp, key, c->upstream[i]);
 	}
+	print_string(fp, "upstream ca", c->upstream_ca);
 	TAILQ_FOREACH(a, &c->apps, entry)
 		print_app(fp, a);
 	if (!TAILQ_EMPTY(&c->block_tokens)) {
 		fputs("\nblock tokens {", fp);
 		TAILQ_FOREACH(s, &c->block_tokens, entry) {
 			fputc(' ', fp);
-			print_quoted(fp, s->value);
+			conf_print_quoted(fp, s->value);
 		}
 		fputs(" }\n", fp);
 	}
 	if (c->allow_anonymous)
 		fputs("\nallow anonymous\n", fp);
+	conf_print_web(fp, c);
 	if (c->log_audit != NULL || c->log_access != NULL)
 		fputc('\n', fp);
 	print_string(fp, "log audit", c->log_audit);

@@ -9,6 +9,8 @@
  * config_check.c  values checked as they are read (numbers, paths, URLs,
  *                 addresses, what may be given once), what needs the
  *                 whole file, the defaults
+ * config_web.c    the statements about github.com's other hosts:
+ *                 releases, codeload, block anonymous git, enterprise
  * config_print.c  config_print(): a config in ghp.conf(5) syntax
  * config_lex.c    the lexer (config_lex.h)
  * config_file.c   what the lexer reads: files, with their checks, and
@@ -24,11 +26,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "config_lex.h"
 
-#define CONF_NSCALARS	18	/* entries in scalars[], config_parse.c */
+#define CONF_NSCALARS	20	/* entries in scalars[], config_parse.c */
 
 struct where {
 	const char	*file;		/* NULL: not given */
@@ -53,6 +56,9 @@ struct parse {
 	struct where	 set[CONF_NSCALARS];
 	struct where	 metrics;
 	struct where	 anonymous;
+	struct where	 anonymous_git;	/* block anonymous git */
+	struct where	 enterprise;
+	struct where	 policy[2];	/* releases, codeload */
 	struct seen_list seen;
 };
 
@@ -73,6 +79,20 @@ void		 conf_app_free(struct app_conf *);
 
 /* config_parse.c */
 void		 conf_parse_file(struct parse *);
+int		 conf_parse_block_body(struct parse *, const struct token *,
+		    const char *, void (*)(struct parse *, const struct token *,
+		    void *), void *);
+
+/* config_web.c */
+void		 conf_parse_policy(struct parse *, const struct token *);
+void		 conf_parse_enterprise(struct parse *, const struct token *);
+void		 conf_parse_block_anonymous(struct parse *,
+		    const struct token *);
+void		 conf_policy_free(struct policy_conf *);
+void		 conf_print_web(FILE *, const struct config *);
+
+/* config_print.c */
+void		 conf_print_quoted(FILE *, const char *);
 
 /* config_check.c */
 int		 conf_get_number(struct parse *, const struct token *,

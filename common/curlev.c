@@ -21,7 +21,6 @@
 #include "log.h"
 #include "util.h"
 
-#define CURLEV_CA_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
 #define CURLEV_CA_MAX		(4 * 1024 * 1024)
 #define CURLEV_CONNECT_MS	10000
 #define CURLEV_MAXCONNECTS	64
@@ -45,15 +44,17 @@ static int			 usable[UPSTREAM_MAX];	/* has an address */
 
 /* Read the CA bundle now: the sandbox will not let us later. */
 static void
-curlev_load_ca(void)
+curlev_load_ca(const char *path)
 {
 	char *buf;
 	ssize_t n;
 	size_t len = 0;
 	int fd;
 
-	if ((fd = open(CURLEV_CA_BUNDLE, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("%s (https upstreams will fail)", CURLEV_CA_BUNDLE);
+	if (path == NULL)
+		path = CONFIG_DEFAULT_CA;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s (https upstreams will fail)", path);
 		return;
 	}
 	buf = xcalloc(1, CURLEV_CA_MAX);
@@ -67,62 +68,71 @@ curlev_load_ca(void)
 }
 
 /*
- * The upstream hosts' addresses, resolved now (a sandboxed worker cannot
- * reach a resolver) and handed to libcurl as CURLOPT_RESOLVE entries.
+ * A URL's host looked up now (a sandboxed process cannot reach a
+ * resolver) and handed to libcurl as a CURLOPT_RESOLVE entry: 1 when
+ * libcurl will be able to connect to it, 0 when not (logged).
  */
-static void
-curlev_resolve(const struct config *conf)
+int
+curlev_resolve_url(const char *what, const char *u)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[256], port[8], addr[INET6_ADDRSTRLEN + 2], *entry;
-	const char *u, *h, *end;
+	const char *h, *end;
+	int ok = 0;
+
+	if (u == NULL || (h = strstr(u, "://")) == NULL)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, ":/");
+	if ((size_t)(end - h) >= sizeof(host))
+		return 0;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (*end == ':')
+		(void)snprintf(port, sizeof(port), "%.*s",
+		    (int)strcspn(end + 1, "/"), end + 1);
+	else
+		(void)snprintf(port, sizeof(port), "%s",
+		    strncmp(u, "https", 5) == 0 ? "443" : "80");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	if (getaddrinfo(host, port, &hints, &res) == 0) {
+		/* An address already: nothing for libcurl to resolve. */
+		freeaddrinfo(res);
+		return 1;
+	}
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0) {
+		log_warnx("%s: cannot resolve %s; requests for it will fail "
+		    "until the process restarts", what, host);
+		return 0;
+	}
+	for (ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
+		    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+			continue;
+		xasprintf(&entry, "%s:%s:%s%s%s", host, port,
+		    ai->ai_family == AF_INET6 ? "[" : "", addr,
+		    ai->ai_family == AF_INET6 ? "]" : "");
+		resolve_list = curl_slist_append(resolve_list, entry);
+		free(entry);
+		ok = 1;	/* libcurl takes one entry per host:port */
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+static void
+curlev_resolve(const struct config *conf)
+{
+	char what[32];
 	int i;
 
 	for (i = 0; i < UPSTREAM_MAX; i++) {
-		u = conf->upstream[i];
-		if (u == NULL || (h = strstr(u, "://")) == NULL)
-			continue;
-		h += 3;
-		end = h + strcspn(h, ":/");
-		if ((size_t)(end - h) >= sizeof(host))
-			continue;
-		memcpy(host, h, (size_t)(end - h));
-		host[end - h] = '\0';
-		if (*end == ':')
-			(void)snprintf(port, sizeof(port), "%.*s",
-			    (int)strcspn(end + 1, "/"), end + 1);
-		else
-			(void)snprintf(port, sizeof(port), "%s",
-			    strncmp(u, "https", 5) == 0 ? "443" : "80");
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
-		if (getaddrinfo(host, port, &hints, &res) == 0) {
-			/* An address already: nothing for libcurl to resolve. */
-			freeaddrinfo(res);
-			usable[i] = 1;
-			continue;
-		}
-		hints.ai_flags = AI_NUMERICSERV;
-		if (getaddrinfo(host, port, &hints, &res) != 0) {
-			log_warnx("upstream %s: cannot resolve %s; requests "
-			    "for it will fail until the worker restarts",
-			    config_upstream_name(i), host);
-			continue;
-		}
-		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
-			    sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-				continue;
-			xasprintf(&entry, "%s:%s:%s%s%s", host, port,
-			    ai->ai_family == AF_INET6 ? "[" : "", addr,
-			    ai->ai_family == AF_INET6 ? "]" : "");
-			resolve_list = curl_slist_append(resolve_list, entry);
-			free(entry);
-			usable[i] = 1;
-			break;	/* libcurl takes one entry per host:port */
-		}
-		freeaddrinfo(res);
+		(void)snprintf(what, sizeof(what), "upstream %s",
+		    config_upstream_name(i));
+		usable[i] = curlev_resolve_url(what, conf->upstream[i]);
 	}
 }
 
@@ -224,7 +234,7 @@ curlev_init(struct event_base *base, const struct config *conf)
 	    (long)CURLEV_MAXCONNECTS);
 	cev_timer = evtimer_new(base, curlev_timer_cb, NULL);
 	curlev_seed();
-	curlev_load_ca();
+	curlev_load_ca(conf->upstream_ca);
 	curlev_resolve(conf);
 }
 

@@ -4,7 +4,7 @@
  *
  * One per process.  curlev_init() does, before the sandbox closes,
  * everything libcurl would otherwise do later from the file system or
- * the network: it reads the CA bundle, looks up the addresses of the
+ * the network: it reads the CA bundle ("upstream ca"), looks up the addresses of the
  * configured upstream hosts (handed to libcurl as CURLOPT_RESOLVE
  * entries) and seeds OpenSSL's generators.  A transfer whose upstream
  * could not be looked up must not be started (curlev_usable()).
@@ -29,6 +29,12 @@ typedef void	(*curlev_done_cb)(CURL *, CURLcode, void *arg);
 void	curlev_init(struct event_base *, const struct config *);
 /* 0 when the upstream's host could not be looked up at start. */
 int	curlev_usable(enum upstream_kind);
+/*
+ * Look another URL's host up now, before the sandbox (a mirror ghp
+ * checks): 1 if transfers to it can start later.  what names it in the
+ * warning when it cannot be found.
+ */
+int	curlev_resolve_url(const char *what, const char *url);
 /* Sets url too. */
 void	curlev_prepare(CURL *, const char *url);
 void	curlev_add(CURL *, curlev_done_cb, void *arg);

@@ -95,6 +95,12 @@ enum msg_type {
 	/* keyholder -> worker: drop tokens of this installation (same) */
 	MSG_KH_EXHAUSTED,
 	/*
+	 * worker -> keyholder: a Copilot token for this client token (text:
+	 * the token); answered with MSG_KH_RESOLVED whose credential is the
+	 * Copilot token, never the OAuth token it was exchanged for
+	 */
+	MSG_KH_COPILOT,
+	/*
 	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
 	 * and a ghp of different versions still understand each other's
 	 * hello and can say that they differ.
@@ -178,7 +184,10 @@ enum resolve_status {
 	RESOLVE_REVOKED,
 	RESOLVE_NO_CREDENTIAL,	/* owner has no stored credential */
 	RESOLVE_ERROR,		/* storage or crypto failure */
-	RESOLVE_MINT_FAILED	/* no App token: the JSON says why */
+	RESOLVE_MINT_FAILED,	/* no App token (or Copilot token): the
+				   JSON says why */
+	RESOLVE_NO_OAUTH	/* Copilot: the owner's credential is not
+				   a GitHub OAuth token */
 };
 
 struct msg_kh_revoke {

@@ -312,8 +312,8 @@ scope_add_repo(struct scope *sc, const char *pattern)
 	return 0;
 }
 
-static int
-perm_index(const char *name)
+int
+scope_perm_index(const char *name)
 {
 	size_t lo = 0, hi = permtab_nperms, mid;
 	int c;
@@ -335,7 +335,7 @@ scope_set_perm(struct scope *sc, const char *name, enum scope_level level)
 {
 	int i;
 
-	if ((i = perm_index(name)) == -1 || level < SCOPE_NONE ||
+	if ((i = scope_perm_index(name)) == -1 || level < SCOPE_NONE ||
 	    level > SCOPE_ADMIN)
 		return -1;
 	sc->perms[i] = (uint8_t)level;

@@ -135,6 +135,8 @@ int		 scope_add_repo(struct scope *, const char *);
 int		 scope_set_perm(struct scope *, const char *,
 		    enum scope_level);
 int		 scope_parse_level(const char *, enum scope_level *);
+/* The index of a permission in perms[], or -1. */
+int		 scope_perm_index(const char *);
 const char	*scope_level_name(enum scope_level);
 const char	*scope_code_name(enum scope_code);
 

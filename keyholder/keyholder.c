@@ -162,6 +162,8 @@ kh_worker_dispatch(struct chan *c, struct msg *m, void *arg)
 		return 0;
 	case MSG_KH_RESOLVE:
 		return kh_resolve(kw, m);
+	case MSG_KH_COPILOT:
+		return kh_copilot(kw, m);
 	case MSG_KH_REVOKE_ACK:
 		return kh_revoke_ack(kw, m);
 	case MSG_KH_RATELIMIT:

@@ -54,6 +54,7 @@ void	kh_ctl_answer(uint32_t client, int status, const char *text);
 
 /* resolve.c */
 int	kh_resolve(struct kh_worker *, const struct msg *);
+int	kh_copilot(struct kh_worker *, const struct msg *);
 int	kh_revoke_ack(struct kh_worker *, const struct msg *);
 /* Tell every worker to drop hash; answer client when all have. */
 void	kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],

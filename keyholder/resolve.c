@@ -22,6 +22,7 @@
 #include "app.h"
 #include "chan.h"
 #include "compat.h"
+#include "copilot.h"
 #include "identity.h"
 #include "kh.h"
 #include "log.h"
@@ -171,6 +172,9 @@ resolve_recheck(const struct token_record *t)
 	token_record_free(&now);
 	return status;
 }
+
+static int	resolve_credential(const struct token_record *,
+		    unsigned char *, size_t, int *);
 
 /* --- users' tokens: the stored credential, and the login behind it --- */
 
@@ -409,26 +413,13 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 {
 	struct token_record t;
 	unsigned char cred[CRED_MAX];
-	uint8_t *sealed = NULL;
-	size_t sealedlen;
 	int status, n = 0;
 
 	memset(&t, 0, sizeof(t));
 	status = resolve_lookup(m, &t);
 	sodium_memzero((void *)m->data, m->len);
-	if (status == RESOLVE_OK && t.type == TOKEN_USER) {
-		if (store_credential_get(kh.store, t.owner, &sealed,
-		    &sealedlen) != 0)
-			status = RESOLVE_NO_CREDENTIAL;
-		else if ((n = kh_open_credential(sealed, sealedlen, cred,
-		    sizeof(cred))) < 0) {
-			log_warnx("resolve: the credential of %s does not "
-			    "open with this key", t.owner);
-			status = RESOLVE_ERROR;
-			n = 0;
-		}
-		free(sealed);
-	}
+	if (status == RESOLVE_OK && t.type == TOKEN_USER)
+		status = resolve_credential(&t, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK && t.type == TOKEN_AGENT) {
 		resolve_agent(kw, m->hdr.reqid, &t);	/* takes t */
 		return 0;
@@ -441,6 +432,133 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 	resolve_answer(kw, m->hdr.reqid, status, NULL, NULL, NULL, 0);
 	sodium_memzero(cred, sizeof(cred));
 	token_record_free(&t);
+	return 0;
+}
+
+/* --- Copilot: the owner's OAuth token, exchanged --- */
+
+struct copilot_wait {
+	uint32_t		 worker;
+	uint32_t		 reqid;
+	struct token_record	 t;
+};
+
+static int
+resolve_has_copilot(const struct token_record *t)
+{
+	json_t *p = json_loads(t->perms, 0, NULL);
+	const char *lvl;
+	int r;
+
+	lvl = json_string_value(json_object_get(p, "copilot"));
+	r = lvl != NULL && strcmp(lvl, "none") != 0;
+	json_decref(p);
+	return r;
+}
+
+/* The answer: the Copilot token, good until it or the client's expires. */
+static void
+resolve_copilot_got(void *arg, const char *token, size_t len,
+    int64_t expires, const char *why)
+{
+	struct copilot_wait *cw = arg;
+	struct kh_worker *kw;
+	char *scope = NULL;
+	int status;
+
+	if ((kw = kh_worker_by_id(cw->worker)) == NULL)
+		goto out;
+	if ((status = resolve_recheck(&cw->t)) != RESOLVE_OK)
+		resolve_answer(kw, cw->reqid, status, NULL, NULL, NULL, 0);
+	else if (token == NULL)
+		resolve_agent_fail(kw, cw->reqid, &cw->t, why);
+	else if ((scope = resolve_scope_json(&cw->t, NULL, NULL, NULL)) ==
+	    NULL)
+		resolve_answer(kw, cw->reqid, RESOLVE_ERROR, NULL, NULL, NULL,
+		    0);
+	else {
+		if (cw->t.expires == 0 || expires < cw->t.expires)
+			cw->t.expires = expires;
+		resolve_answer(kw, cw->reqid, RESOLVE_OK, &cw->t, scope,
+		    (const unsigned char *)token, len);
+	}
+out:
+	free(scope);
+	token_record_free(&cw->t);
+	free(cw);
+}
+
+/* Takes t.  A token without the copilot permission gets its scope only. */
+static void
+resolve_copilot(struct kh_worker *kw, uint32_t reqid, struct token_record *t,
+    const unsigned char *cred, size_t credlen)
+{
+	struct copilot_wait *cw;
+	char *scope;
+
+	if (t->type != TOKEN_USER || !resolve_has_copilot(t)) {
+		scope = resolve_scope_json(t, NULL, NULL, NULL);
+		resolve_answer(kw, reqid, scope ? RESOLVE_OK : RESOLVE_ERROR,
+		    t, scope, NULL, 0);
+		free(scope);
+		token_record_free(t);
+		return;
+	}
+	if (!copilot_oauth(cred, credlen)) {
+		resolve_answer(kw, reqid, RESOLVE_NO_OAUTH, NULL, NULL, NULL, 0);
+		token_record_free(t);
+		return;
+	}
+	cw = xcalloc(1, sizeof(*cw));
+	cw->worker = kw->id;
+	cw->reqid = reqid;
+	cw->t = *t;
+	copilot_get(cred, credlen, resolve_copilot_got, cw);
+}
+
+/* The stored credential of a user token's owner into cred. */
+static int
+resolve_credential(const struct token_record *t, unsigned char *cred,
+    size_t credsize, int *n)
+{
+	uint8_t *sealed = NULL;
+	size_t sealedlen;
+	int status = RESOLVE_OK;
+
+	*n = 0;
+	if (store_credential_get(kh.store, t->owner, &sealed,
+	    &sealedlen) != 0)
+		return RESOLVE_NO_CREDENTIAL;
+	if ((*n = kh_open_credential(sealed, sealedlen, cred,
+	    credsize)) < 0) {
+		log_warnx("resolve: the credential of %s does not open with "
+		    "this key", t->owner);
+		status = RESOLVE_ERROR;
+		*n = 0;
+	}
+	free(sealed);
+	return status;
+}
+
+int
+kh_copilot(struct kh_worker *kw, const struct msg *m)
+{
+	struct token_record t;
+	unsigned char cred[CRED_MAX];
+	int status, n = 0;
+
+	memset(&t, 0, sizeof(t));
+	status = resolve_lookup(m, &t);
+	sodium_memzero((void *)m->data, m->len);
+	if (status == RESOLVE_OK && t.type == TOKEN_USER)
+		status = resolve_credential(&t, cred, sizeof(cred), &n);
+	if (status == RESOLVE_OK)
+		resolve_copilot(kw, m->hdr.reqid, &t, cred, (size_t)n);
+	else {
+		resolve_answer(kw, m->hdr.reqid, status, NULL, NULL, NULL, 0);
+		token_record_free(&t);
+	}
+	sodium_memzero(cred, sizeof(cred));
 	return 0;
 }
 

@@ -60,6 +60,11 @@ REASON_RE = re.compile(r"^[\x20-\x7e]+$")
 MAX_SEGS = 32
 MAX_PERMS = 128
 
+# Permissions of ghp's own, for traffic that is not GitHub's REST API:
+# "copilot" lets a user's token use Copilot through ghp (the owner's
+# OAuth token exchanged for a Copilot token).  No endpoint row uses them.
+GHP_PERMS = ["copilot"]
+
 
 class DataError(Exception):
     pass
@@ -305,8 +310,11 @@ def load(perm_path, noperm_path):
         for r in ep.rows:
             r.subject = classify_row(ep, r)
         assign_groups(ep)
+    for p in GHP_PERMS:
+        if p in kind_of:
+            fail(perm_path, "GitHub has a permission named %r now" % p)
     return sorted(endpoints.values(), key=lambda e: (e.method, e.path)), \
-        sorted(kind_of)
+        sorted(list(kind_of) + GHP_PERMS)
 
 
 def check_shapes(eps):

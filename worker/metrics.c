@@ -18,7 +18,7 @@
 _Static_assert(STAGE_MAX == METRICS_STAGES, "stages and their names");
 
 struct series {
-	char		 route[8];
+	char		 route[16];
 	char		 decision[16];
 	int		 status;
 	uint64_t	 count;

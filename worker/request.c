@@ -24,70 +24,16 @@
 #include "metrics.h"
 #include "msg.h"
 #include "request.h"
+#include "request_priv.h"
 #include "scope.h"
 #include "tcache.h"
 #include "token.h"
 #include "upstream.h"
 #include "util.h"
 
-#define REQUEST_BODY_MAX	(UINT64_C(4) << 30)	/* 4 GiB */
-#define REQUEST_PATH_MAX	HTTP_REQLINE_MAX
+static const char	*request_route_label(const struct request *);
 
-enum route {
-	ROUTE_API,
-	ROUTE_OTHER
-};
-
-enum body_mode {
-	BODY_NONE,
-	BODY_LENGTH,
-	BODY_CHUNKED
-};
-
-struct request {
-	struct conn		*conn;
-	char			*raw;		/* the head's bytes */
-	struct http_parser	 p;
-	char			 id[17];
-	char			 method[HTTP_METHOD_MAX + 1];
-	char			 path[REQUEST_PATH_MAX];
-	const char		*query;		/* in raw, or NULL */
-	size_t			 querylen;
-	enum route		 route;
-	/* the token */
-	enum token_type		 ttype;
-	char			 token[TOKEN_LEN + 1];
-	struct twaiter		*waiter;
-	const struct tentry	*entry;		/* valid in the callback only */
-	char			 login[40];	/* GitHub's, or "" */
-	char			 owner[65];
-	char			 prefix[TOKEN_DISPLAY_LEN + 1];
-	char			 session[65];
-	int64_t			 token_id;
-	uint64_t		 app_id;	/* an agent's installation */
-	uint64_t		 inst_id;
-	struct scope_result	 sr;
-	/* the body, client to upstream */
-	enum body_mode		 body;
-	uint64_t		 body_left;
-	struct http_chunked	 chunked;
-	int			 body_done;
-	uint64_t		 bytes_in;
-	/* the answer */
-	struct upstream_xfer	*xfer;
-	int			 status;
-	int			 head_sent;
-	int			 chunked_out;
-	int			 no_body;
-	int			 xfer_done;
-	uint64_t		 bytes_out;
-	uint64_t		 t_start;	/* ms */
-	uint64_t		 t_us;		/* start of the stage being timed */
-	uint64_t		 t0_us;		/* start of the request */
-	const char		*decision;	/* for metrics */
-};
-
-static const struct config	*req_conf;
+const struct config		*req_conf;
 static struct chan		*req_master;
 static uint64_t			 req_seq;
 static char			 req_api_host[256];	/* of "upstream api" */
@@ -117,6 +63,7 @@ request_init(const struct config *conf, struct chan *master)
 	req_conf = conf;
 	req_master = master;
 	request_api_host(conf->upstream[UPSTREAM_API]);
+	authorize_init(conf);
 }
 
 static void
@@ -126,7 +73,10 @@ request_free(struct request *r)
 		tcache_cancel(r->waiter);
 	if (r->xfer != NULL)
 		upstream_cancel(r->xfer);
+	if (r->check != NULL)
+		sites_abort(r);
 	sodium_memzero(r->token, sizeof(r->token));
+	free(r->query_buf);
 	free(r->raw);
 	free(r);
 }
@@ -172,7 +122,7 @@ jstr_or_null(const char *s)
 }
 
 /* The audit record: before anything goes upstream. */
-static void
+void
 request_audit(struct request *r, const char *decision, const char *reason,
     int status)
 {
@@ -256,13 +206,13 @@ request_refused(struct conn *c, int status, size_t size)
 }
 
 /* The request is over on our side: tell the connection. */
-static void
+void
 request_finish(struct request *r)
 {
 	struct conn *c = r->conn;
 
 	request_access(r);
-	metrics_request(r->route == ROUTE_API ? "api" : "other",
+	metrics_request(request_route_label(r),
 	    r->decision ? r->decision : "none", r->status);
 	metrics_stage(STAGE_TOTAL, monotime_us() - r->t0_us);
 	if (!r->body_done)
@@ -271,7 +221,7 @@ request_finish(struct request *r)
 	conn_request_done(c);
 }
 
-static void
+void
 request_fail(struct request *r, int status, const char *message,
     const char *extra)
 {
@@ -283,7 +233,28 @@ request_fail(struct request *r, int status, const char *message,
 	request_finish(r);
 }
 
-static void
+void
+request_answer(struct request *r, int status, const char *ctype,
+    const char *extra_headers, const char *body)
+{
+	struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+	size_t len = strlen(body);
+
+	r->status = status;
+	if (!r->body_done)
+		r->conn->close_after = 1;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%s%s\r\n", status, http_reason(status),
+	    ctype, len, extra_headers ? extra_headers : "",
+	    r->conn->close_after ? "Connection: close\r\n" : "");
+	if (strcmp(r->method, "HEAD") != 0) {
+		evbuffer_add(out, body, len);
+		r->bytes_out = len;
+	}
+	request_finish(r);
+}
+
+void
 request_deny(struct request *r, int status, const char *message)
 {
 	r->decision = "deny";
@@ -470,332 +441,18 @@ request_on_done(void *arg, int ok, int status, const char *why)
 	request_finish(r);
 }
 
-static const struct upstream_ops request_upstream_ops = {
+const struct upstream_ops request_upstream_ops = {
 	request_on_head, request_on_body, request_read_body, request_on_done
 };
 
-/* --- forwarding --- */
-
-/* Is name one of the fields a Connection header lists (RFC 9110 7.6.1)? */
-static int
-request_named_in_connection(const struct http_head *head,
-    const struct http_str *name)
-{
-	const struct http_str *v;
-	size_t i, j, k;
-
-	for (i = 0; i < head->nheaders; i++) {
-		if (!http_str_ieq(&head->headers[i].name, "connection"))
-			continue;
-		v = &head->headers[i].value;
-		for (j = 0; j < v->len; j = k + 1) {
-			while (j < v->len && (v->p[j] == ' ' || v->p[j] == '\t' ||
-			    v->p[j] == ','))
-				j++;
-			for (k = j; k < v->len && v->p[k] != ',' &&
-			    v->p[k] != ' ' && v->p[k] != '\t'; k++)
-				;
-			if (k > j && k - j == name->len &&
-			    strncasecmp(v->p + j, name->p, name->len) == 0)
-				return 1;
-		}
-	}
-	return 0;
-}
-
-static int
-request_header_passes(const struct http_head *head,
-    const struct http_header *h)
-{
-	static const char *drop[] = { "host", "authorization",
-	    "proxy-authorization", "connection", "keep-alive",
-	    "proxy-connection", "transfer-encoding", "content-length",
-	    "te", "trailer", "upgrade", "expect" };
-	size_t i;
-
-	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (http_str_ieq(&h->name, drop[i]))
-			return 0;
-	return !request_named_in_connection(head, &h->name);
-}
-
-static struct curl_slist *
-request_headers(struct request *r, const char *cred, size_t credlen)
-{
-	const struct http_head *h = &r->p.head;
-	struct curl_slist *list = NULL;
-	char *line;
-	size_t i;
-
-	for (i = 0; i < h->nheaders; i++) {
-		if (!request_header_passes(h, &h->headers[i]))
-			continue;
-		if (h->headers[i].value.len == 0)
-			xasprintf(&line, "%.*s;", (int)h->headers[i].name.len,
-			    h->headers[i].name.p);
-		else
-			xasprintf(&line, "%.*s: %.*s",
-			    (int)h->headers[i].name.len, h->headers[i].name.p,
-			    (int)h->headers[i].value.len,
-			    h->headers[i].value.p);
-		list = curl_slist_append(list, line);
-		free(line);
-	}
-	if (cred != NULL) {
-		xasprintf(&line, "Authorization: token %.*s", (int)credlen,
-		    cred);
-		list = curl_slist_append(list, line);
-		sodium_memzero(line, strlen(line));
-		free(line);
-	} else if (h->authorization.p != NULL) {
-		xasprintf(&line, "Authorization: %.*s",
-		    (int)h->authorization.len, h->authorization.p);
-		list = curl_slist_append(list, line);
-		sodium_memzero(line, strlen(line));
-		free(line);
-	}
-	return list;
-}
-
-static void
-request_forward(struct request *r, const char *cred, size_t credlen)
-{
-	const struct http_head *h = &r->p.head;
-	char *url;
-	int64_t body_len;
-
-	if (!upstream_usable(UPSTREAM_API)) {
-		request_audit(r, "deny", "upstream host not resolved", 502);
-		request_fail(r, 502, "ghp could not resolve GitHub's address "
-		    "when this worker started", NULL);
-		return;
-	}
-	r->t_us = monotime_us();
-	if (r->decision == NULL)
-		r->decision = "allow";
-	request_audit(r, r->decision, r->sr.reason[0] ? r->sr.reason :
-	    strcmp(r->decision, "pass") == 0 ? "not a ghp token: forwarded "
-	    "as sent, GitHub decides" : strcmp(r->decision, "anonymous") ==
-	    0 ? "no token: forwarded without one (allow anonymous)" : NULL,
-	    0);
-	if (h->expect_continue && !r->body_done)
-		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
-	xasprintf(&url, "%s%s%s%.*s", req_conf->upstream[UPSTREAM_API],
-	    r->path, r->query ? "?" : "", (int)r->querylen,
-	    r->query ? r->query : "");
-	body_len = r->body == BODY_NONE ? 0 : r->body == BODY_CHUNKED ? -1 :
-	    (int64_t)r->body_left;
-	r->xfer = upstream_start(url, r->method, request_headers(r, cred,
-	    credlen), body_len, &request_upstream_ops, r);
-	free(url);
-	metrics_stage(STAGE_CREDENTIAL, monotime_us() - r->t_us);
-}
-
-/* --- the token --- */
-
-static const char *resolve_messages[] = {
-	[RESOLVE_OK] = NULL,
-	[RESOLVE_UNKNOWN] = "Bad credentials: not a valid ghp token",
-	[RESOLVE_EXPIRED] = "Bad credentials: this ghp token has expired",
-	[RESOLVE_REVOKED] = "Bad credentials: this ghp token was revoked",
-	[RESOLVE_NO_CREDENTIAL] = "This ghp token's owner has no GitHub "
-	    "credential stored in ghp",
-	[RESOLVE_ERROR] = NULL,
-};
-
-static void
-request_resolved(const struct tentry *e, void *arg)
-{
-	struct request *r = arg;
-	char msg[SCOPE_REASON_MAX + 64];
-
-	r->waiter = NULL;
-	sodium_memzero(r->token, sizeof(r->token));
-	metrics_stage(STAGE_TOKEN, monotime_us() - r->t_us);
-	if (e->status != RESOLVE_OK && e->status != RESOLVE_MINT_FAILED) {
-		if (e->status == RESOLVE_ERROR ||
-		    e->status < 0 || e->status > RESOLVE_MINT_FAILED) {
-			r->decision = "deny";
-			request_audit(r, "deny", "token resolution failed", 503);
-			request_fail(r, 503, "ghp cannot check tokens right now",
-			    "Retry-After: 5\r\n");
-		} else
-			request_deny(r, 401, resolve_messages[e->status]);
-		return;
-	}
-	r->token_id = e->token_id;
-	memcpy(r->owner, e->owner, sizeof(r->owner));
-	memcpy(r->prefix, e->prefix, sizeof(r->prefix));
-	memcpy(r->session, e->session, sizeof(r->session));
-	memcpy(r->login, e->login, sizeof(r->login));
-	r->t_us = monotime_us();
-	if (scope_check(&e->scope, r->method, r->path, &r->sr) != SCOPE_ALLOW) {
-		metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
-		(void)snprintf(msg, sizeof(msg), "ghp: %s", r->sr.reason);
-		request_deny(r, 403, msg);
-		return;
-	}
-	metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
-	if (e->status == RESOLVE_MINT_FAILED || e->credlen == 0) {
-		(void)snprintf(msg, sizeof(msg), "ghp could not get a GitHub "
-		    "App token for this request: %s", e->why);
-		r->status = 502;
-		r->decision = "deny";
-		request_audit(r, "deny", msg, 502);
-		request_fail(r, 502, msg, NULL);
-		return;
-	}
-	r->app_id = e->app_id;
-	r->inst_id = e->inst_id;
-	request_forward(r, e->cred, e->credlen);
-}
-
-static int
-request_ghp_prefix(const char *p, size_t n)
-{
-	return n >= TOKEN_PREFIX_LEN && (strncmp(p, "ghx_", 4) == 0 ||
-	    strncmp(p, "gha_", 4) == 0);
-}
-
-/*
- * Basic "user:password" carries the token in either half: as the
- * password (git's way), or as the user name with "x-oauth-basic" or
- * anything else as the password (GitHub's other way).  A ghp token in
- * the user name wins; otherwise the password, if any; otherwise the user.
- */
-static void
-request_basic_pick(const char *dec, size_t dlen, const char **p, size_t *n)
-{
-	const char *colon = memchr(dec, ':', dlen);
-	size_t ulen = colon != NULL ? (size_t)(colon - dec) : dlen;
-
-	if (colon == NULL || request_ghp_prefix(dec, ulen) ||
-	    colon + 1 == dec + dlen) {
-		*p = dec;
-		*n = ulen;
-	} else {
-		*p = colon + 1;
-		*n = dlen - ulen - 1;
-	}
-}
-
-/* The token in Authorization: "token X", "Bearer X", Basic "user:X". */
-static int
-request_token(const struct http_str *auth, char *out, size_t outlen)
-{
-	char dec[512];
-	const char *p = auth->p;
-	size_t n = auth->len, dlen;
-
-	if (n > 6 && strncasecmp(p, "token ", 6) == 0)
-		p += 6, n -= 6;
-	else if (n > 7 && strncasecmp(p, "bearer ", 7) == 0)
-		p += 7, n -= 7;
-	else if (n > 6 && strncasecmp(p, "basic ", 6) == 0) {
-		if (sodium_base642bin((unsigned char *)dec, sizeof(dec) - 1,
-		    p + 6, n - 6, NULL, &dlen, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0)
-			return -1;
-		dec[dlen] = '\0';
-		request_basic_pick(dec, dlen, &p, &n);
-	} else
-		return -1;
-	while (n > 0 && *p == ' ')
-		p++, n--;
-	if (n == 0 || n >= outlen) {
-		sodium_memzero(dec, sizeof(dec));
-		return -1;
-	}
-	memcpy(out, p, n);
-	out[n] = '\0';
-	sodium_memzero(dec, sizeof(dec));
-	return (int)n;
-}
-
-static int
-request_blocked_prefix(const char *tok)
-{
-	struct string_entry *se;
-
-	TAILQ_FOREACH(se, &req_conf->block_tokens, entry)
-		if (strncmp(tok, se->value, strlen(se->value)) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-request_authorize(struct request *r)
-{
-	const struct http_head *h = &r->p.head;
-	struct twaiter *w;
-	char tok[256];
-	int n;
-
-	if (h->authorization.p == NULL) {
-		if (req_conf->allow_anonymous) {
-			r->decision = "anonymous";
-			request_forward(r, NULL, 0);
-		} else
-			request_deny(r, 401, "Requires authentication");
-		return;
-	}
-	if ((n = request_token(&h->authorization, tok, sizeof(tok))) < 0) {
-		request_deny(r, 401, "Bad credentials: unreadable "
-		    "Authorization header");
-		return;
-	}
-	r->ttype = token_parse(tok, (size_t)n);
-	if (r->ttype == TOKEN_NONE && request_ghp_prefix(tok, (size_t)n)) {
-		/* Ours, garbled: GitHub must never see it. */
-		sodium_memzero(tok, sizeof(tok));
-		request_deny(r, 401, "Bad credentials: not a valid ghp token");
-		return;
-	}
-	if (r->ttype == TOKEN_NONE) {
-		if (request_blocked_prefix(tok)) {
-			sodium_memzero(tok, sizeof(tok));
-			request_deny(r, 403, "Raw GitHub tokens are refused "
-			    "here: use the ghp token you were given");
-			return;
-		}
-		sodium_memzero(tok, sizeof(tok));
-		/* Not ours: it goes as it came, and is audited. */
-		r->decision = "pass";
-		request_forward(r, NULL, 0);
-		return;
-	}
-	token_display(tok, (size_t)n, r->prefix);
-	memcpy(r->token, tok, (size_t)n + 1);
-	sodium_memzero(tok, sizeof(tok));
-	r->t_us = monotime_us();
-	/*
-	 * A cached answer calls request_resolved() at once, and that may
-	 * end (free) r: only a pending look-up may be remembered in it.
-	 */
-	if ((w = tcache_lookup(r->token, (size_t)n, request_resolved,
-	    r)) != NULL)
-		r->waiter = w;
-}
-
 /* --- routing --- */
 
-static int
-request_host_is(const struct http_str *host, const char *name)
-{
-	struct http_str h;
-	int port;
-
-	if (host->p == NULL || http_split_authority(host->p, host->len, &h,
-	    &port, NULL) == -1)
-		return 0;
-	return http_str_ieq(&h, name);
-}
-
 /*
- * API traffic: GitHub's API host, or "/api/v3/..." and "/api/graphql"
- * on any other name.  On the host of "upstream api" (a GitHub Enterprise
- * server, say) both forms are API traffic.
+ * By host (web.h): api.github.com is API traffic; github.com, codeload,
+ * raw and Copilot hosts are ROUTE_WEB.  On any other name (ghp's own,
+ * or the host of "upstream api"), "/api/v3/..." and "/api/graphql" are
+ * API traffic (GitHub Enterprise style); what is left is settled once
+ * the path is normalised (request_route_path()).
  */
 static const char *
 request_route(struct request *r, const char *target)
@@ -803,17 +460,18 @@ request_route(struct request *r, const char *target)
 	const struct http_head *h = &r->p.head;
 	const struct http_str *host = h->form == HTTP_FORM_ABSOLUTE ?
 	    &h->authority : &h->host_header;
-	int api_host;
+	struct http_str name;
+	int port;
 
-	if (request_host_is(host, "api.github.com")) {
-		r->route = ROUTE_API;
+	r->site = WEB_SITE_OWN;
+	if (host->p != NULL && http_split_authority(host->p, host->len,
+	    &name, &port, NULL) == 0)
+		r->site = web_site(name.p, name.len, req_api_host);
+	r->route = ROUTE_WEB;
+	if (r->site != WEB_SITE_API && r->site != WEB_SITE_OWN)
 		return target;
-	}
-	api_host = req_api_host[0] != '\0' &&
-	    request_host_is(host, req_api_host);
-	if (request_host_is(host, "github.com") ||
-	    request_host_is(host, "codeload.github.com")) {
-		r->route = ROUTE_OTHER;
+	if (http_str_ieq(&name, "api.github.com")) {
+		r->route = ROUTE_API;
 		return target;
 	}
 	if (strncmp(target, "/api/v3/", 8) == 0) {
@@ -825,8 +483,56 @@ request_route(struct request *r, const char *target)
 		r->route = ROUTE_API;
 		return target + 4;
 	}
-	r->route = api_host ? ROUTE_API : ROUTE_OTHER;
 	return target;
+}
+
+/*
+ * What a request on ghp's own name or the API host's is, now that its
+ * path is normalised: git smart HTTP or a release download (github.com's
+ * shapes, GitHub Enterprise style), else the API on the API host, else
+ * nothing.
+ */
+static void
+request_route_path(struct request *r)
+{
+	enum web_site site = r->site;
+
+	if (r->route != ROUTE_WEB)
+		return;
+	web_classify(site == WEB_SITE_API ? WEB_SITE_OWN : site, r->method,
+	    r->path, r->query, r->querylen, &r->wt);
+	if (site != WEB_SITE_API && site != WEB_SITE_OWN)
+		return;
+	if (r->wt.kind != WEB_NONE)
+		r->site = WEB_SITE_WEB;
+	else
+		r->route = site == WEB_SITE_API ? ROUTE_API : ROUTE_OTHER;
+}
+
+/* The route's name in metrics. */
+static const char *
+request_route_label(const struct request *r)
+{
+	if (r->route == ROUTE_API)
+		return "api";
+	if (r->route != ROUTE_WEB)
+		return "other";
+	switch (r->wt.kind) {
+	case WEB_GIT_REFS:
+	case WEB_GIT_PACK:
+	case WEB_GIT_DUMB:
+		return "git";
+	case WEB_RELEASE:
+		return "releases";
+	case WEB_ARCHIVE:
+		return "codeload";
+	case WEB_RAW:
+		return "raw";
+	case WEB_COPILOT:
+		return "copilot";
+	default:
+		return "other";
+	}
 }
 
 static int
@@ -947,18 +653,21 @@ request_start(struct conn *c, const char *head, size_t len)
 		    (size_t)(q + 1 - r->p.head.path.p);
 	}
 	t = request_route(r, target);
-	if (r->route != ROUTE_API) {
-		(void)snprintf(r->path, sizeof(r->path), "%s", t);
-		request_fail(r, 404, "Not Found", NULL);
-		return NULL;
-	}
 	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1) {
 		(void)snprintf(r->path, sizeof(r->path), "%s", t);
 		c->close_after = 1;
 		request_deny(r, 400, why);
 		return NULL;
 	}
+	request_route_path(r);
+	if (r->route == ROUTE_OTHER) {
+		request_fail(r, 404, "Not Found", NULL);
+		return NULL;
+	}
 	metrics_stage(STAGE_PARSE, monotime_us() - r->t0_us);
-	request_authorize(r);
+	if (r->route == ROUTE_WEB)
+		sites_start(r);
+	else
+		request_authorize(r);
 	return c->req;
 }

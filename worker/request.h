@@ -19,6 +19,11 @@ struct chan;
 
 /* The worker's config and master channel, for records. */
 void	request_init(const struct config *, struct chan *master);
+/*
+ * Before privileges are dropped: the mirrors' addresses and the netrc
+ * credentials for checking them (sites.c).
+ */
+int	sites_init(const struct config *);
 /* The master cannot write the audit log: refuse every request (503). */
 void	request_audit_failing(void);
 

@@ -45,12 +45,13 @@ bucket_of(const uint8_t *hash)
 }
 
 static struct tentry *
-tcache_find(const uint8_t *hash)
+tcache_find(const uint8_t *hash, enum tcache_kind kind)
 {
 	struct tentry *e;
 
 	LIST_FOREACH(e, &buckets[bucket_of(hash)], bucket)
-		if (memcmp(e->hash, hash, TOKEN_HASH_LEN) == 0)
+		if (e->kind == kind &&
+		    memcmp(e->hash, hash, TOKEN_HASH_LEN) == 0)
 			return e;
 	return NULL;
 }
@@ -134,14 +135,15 @@ tcache_fresh(const struct tentry *e)
 }
 
 struct twaiter *
-tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
+tcache_lookup(const char *token, size_t len, enum tcache_kind kind,
+    tcache_cb cb, void *arg)
 {
 	uint8_t hash[TOKEN_HASH_LEN];
 	struct tentry *e;
 	struct twaiter *w;
 
 	token_hash(token, len, hash);
-	if ((e = tcache_find(hash)) != NULL && tcache_fresh(e)) {
+	if ((e = tcache_find(hash, kind)) != NULL && tcache_fresh(e)) {
 		TAILQ_REMOVE(&lru, e, lru);
 		TAILQ_INSERT_TAIL(&lru, e, lru);
 		metrics_cache(1);
@@ -162,6 +164,7 @@ tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
 		tcache_drop(TAILQ_FIRST(&lru));
 	e = xcalloc(1, sizeof(*e));
 	memcpy(e->hash, hash, sizeof(hash));
+	e->kind = kind;
 	e->pending = 1;
 	e->fetched = monotime();
 	e->reqid = ++next_reqid;
@@ -170,8 +173,9 @@ tcache_lookup(const char *token, size_t len, tcache_cb cb, void *arg)
 	TAILQ_INSERT_TAIL(&lru, e, lru);
 	nentries++;
 	tcache_add_waiter(e, w);
-	if (kh_chan == NULL || chan_send(kh_chan, MSG_KH_RESOLVE, 0, e->reqid,
-	    -1, token, len) == -1) {
+	if (kh_chan == NULL || chan_send(kh_chan, kind == TCACHE_COPILOT ?
+	    MSG_KH_COPILOT : MSG_KH_RESOLVE, 0, e->reqid, -1, token,
+	    len) == -1) {
 		e->status = RESOLVE_ERROR;
 		e->pending = 0;
 		tcache_notify(e);
@@ -350,14 +354,17 @@ void
 tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN])
 {
 	struct tentry *e;
+	int kind;
 
-	if ((e = tcache_find(hash)) == NULL)
-		return;
-	/* Requests waiting on it are refused as they would be now. */
-	if (e->pending) {
-		e->pending = 0;
-		e->status = RESOLVE_REVOKED;
-		tcache_notify(e);
+	for (kind = TCACHE_GITHUB; kind <= TCACHE_COPILOT; kind++) {
+		if ((e = tcache_find(hash, kind)) == NULL)
+			continue;
+		/* Requests waiting on it are refused as they would be now. */
+		if (e->pending) {
+			e->pending = 0;
+			e->status = RESOLVE_REVOKED;
+			tcache_notify(e);
+		}
+		tcache_drop(e);
 	}
-	tcache_drop(e);
 }

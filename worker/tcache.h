@@ -27,11 +27,23 @@
 
 struct tentry;
 
+/*
+ * What an answer holds: the GitHub credential behind a token, or (for a
+ * user's token with the copilot permission) a Copilot token the
+ * keyholder exchanged the owner's OAuth token for.  Two entries, one
+ * token hash: a revocation drops both.
+ */
+enum tcache_kind {
+	TCACHE_GITHUB,
+	TCACHE_COPILOT
+};
+
 /* Called once per waiter when its entry resolves (or fails). */
 typedef void	(*tcache_cb)(const struct tentry *, void *);
 
 struct tentry {
 	uint8_t		 hash[TOKEN_HASH_LEN];
+	enum tcache_kind kind;
 	int		 pending;
 	int		 status;	/* enum resolve_status */
 	enum token_type	 type;
@@ -71,8 +83,8 @@ void	tcache_set_keyholder(struct chan *);
  * later when the keyholder answers; the returned waiter may be
  * cancelled before that (the request went away).
  */
-struct twaiter *tcache_lookup(const char *token, size_t len, tcache_cb,
-	    void *arg);
+struct twaiter *tcache_lookup(const char *token, size_t len,
+	    enum tcache_kind, tcache_cb, void *arg);
 void	tcache_cancel(struct twaiter *);
 /* From the keyholder channel. */
 int	tcache_resolved(const struct msg *);

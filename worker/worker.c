@@ -213,6 +213,7 @@ worker_main(const struct worker_args *args)
 	 * and jansson seeds its hash tables from /dev/urandom on first use. */
 	json_object_seed(0);
 	upstream_init(w.base, args->conf);
+	(void)sites_init(args->conf);
 	worker_tls(args);
 	priv_drop(args->acct, args->acct->name != NULL ?
 	    args->conf->chroot : NULL);

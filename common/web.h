@@ -1,0 +1,103 @@
+/*
+ * web.h: which of GitHub's hosts a request is for, and what it asks of
+ * the hosts other than the API: git smart HTTP and release downloads on
+ * github.com, archives on codeload.github.com, files on
+ * raw.githubusercontent.com, and Copilot on *.githubcopilot.com.
+ *
+ * Contract:
+ *
+ *  web_site(host, hostlen, api_host)
+ *	The site a Host (name without port, ASCII case ignored) is:
+ *	api.github.com and api_host (the host of "upstream api", may be
+ *	NULL) are WEB_SITE_API; github.com, codeload.github.com,
+ *	raw.githubusercontent.com, githubcopilot.com and its subdomains
+ *	their sites; anything else (ghp's own name) WEB_SITE_OWN, where the
+ *	caller routes "/api/v3/" and "/api/graphql" to the API and offers
+ *	everything else to web_classify() as github.com.
+ *
+ *  web_classify(site, method, path, query, querylen, &target)
+ *	path comes from path_normalize() (scope.h): no query, no dot
+ *	segments.  Fills target with what the request is: a kind, the
+ *	repository it names (owner, and name without a ".git" suffix), the
+ *	contents level a ghp token needs for it, the endpoint name for the
+ *	audit log, and the rest of the path after "/owner/repo" (in path).
+ *	Never allocates.  Kinds:
+ *	  WEB_GIT_REFS	   GET|HEAD /o/r[.git]/info/refs?service=git-upload-pack
+ *			   (read) or ?service=git-receive-pack (write);
+ *	  WEB_GIT_PACK	   POST /o/r[.git]/git-upload-pack (read),
+ *			   /git-receive-pack (write);
+ *	  WEB_GIT_DUMB	   info/refs without exactly one smart service
+ *			   (GitHub serves no dumb HTTP: refuse);
+ *	  WEB_RELEASE	   GET|HEAD /o/r/releases/download/TAG/FILE,
+ *			   /o/r/releases/latest/download/FILE (read);
+ *	  WEB_ARCHIVE	   codeload: GET|HEAD /o/r/FORMAT/REF... with FORMAT
+ *			   tar.gz, zip, legacy.tar.gz or legacy.zip (read);
+ *	  WEB_RAW	   raw: GET|HEAD /o/r/REF.../FILE (read);
+ *	  WEB_COPILOT	   copilot: anything;
+ *	  WEB_METHOD	   a known shape with a method it does not take
+ *			   (answer 405);
+ *	  WEB_NONE	   nothing ghp serves (answer 404, forward nothing).
+ *	On WEB_SITE_OWN only the github.com git and release shapes are
+ *	recognised.
+ *
+ *  web_check(scope, target, &result)
+ *	Decides a classified request for a ghp token's scope, as
+ *	scope_check() does for the API: the repository must be one of the
+ *	token's and its "contents" level at least target->need; Copilot
+ *	needs a user's token with ghp's own "copilot" permission.  The
+ *	result names the repository, the permission and level, and the
+ *	reason ("needs contents:write on acme/widgets").
+ *
+ *  web_strip_query_param(query, len, name, out, outlen)
+ *	Copies a query string without any "name=..." (or bare "name")
+ *	parameter; returns the length written, or -1 if it does not fit.
+ *	raw.githubusercontent.com's "?token=" never leaves ghp.
+ */
+#ifndef GHP_WEB_H
+#define GHP_WEB_H
+
+#include <stddef.h>
+
+#include "scope.h"
+
+enum web_site {
+	WEB_SITE_API,
+	WEB_SITE_WEB,		/* github.com */
+	WEB_SITE_CODELOAD,
+	WEB_SITE_RAW,
+	WEB_SITE_COPILOT,
+	WEB_SITE_OWN		/* ghp's own name */
+};
+
+enum web_kind {
+	WEB_NONE,
+	WEB_METHOD,
+	WEB_GIT_REFS,
+	WEB_GIT_PACK,
+	WEB_GIT_DUMB,
+	WEB_RELEASE,
+	WEB_ARCHIVE,
+	WEB_RAW,
+	WEB_COPILOT
+};
+
+struct web_target {
+	enum web_kind	 kind;
+	char		 owner[SCOPE_OWNER_MAX + 1];
+	char		 repo[SCOPE_NAME_MAX + 1];
+	enum scope_level need;		/* contents level for a ghp token */
+	const char	*endpoint;	/* for the audit log, or NULL */
+	const char	*rest;		/* in path: after "/owner/repo" */
+	int		 latest;	/* WEB_RELEASE: releases/latest/... */
+};
+
+enum web_site	 web_site(const char *, size_t, const char *);
+const char	*web_site_name(enum web_site);
+void		 web_classify(enum web_site, const char *, const char *,
+		    const char *, size_t, struct web_target *);
+enum scope_decision web_check(const struct scope *,
+		    const struct web_target *, struct scope_result *);
+int		 web_strip_query_param(const char *, size_t, const char *,
+		    char *, size_t);
+
+#endif /* GHP_WEB_H */

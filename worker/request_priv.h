@@ -1,0 +1,120 @@
+/*
+ * request_priv.h: one request's state, shared by the files of the
+ * request pipeline, and private to them.
+ *
+ * request.c	the request's life: start, route, records, the bodies
+ *		both ways, the end
+ * authorize.c	the token: found, resolved (tcache.c), the scope
+ *		checked, the credential swapped in, forwarded
+ * sites.c	GitHub's hosts other than the API: git smart HTTP,
+ *		releases, codeload archives, raw files, Copilot, and the
+ *		policies that block or redirect some of them
+ */
+#ifndef GHP_REQUEST_PRIV_H
+#define GHP_REQUEST_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "conn.h"
+#include "http.h"
+#include "scope.h"
+#include "tcache.h"
+#include "token.h"
+#include "web.h"
+
+#define REQUEST_BODY_MAX	(UINT64_C(4) << 30)	/* 4 GiB */
+#define REQUEST_PATH_MAX	HTTP_REQLINE_MAX
+
+enum route {
+	ROUTE_API,
+	ROUTE_WEB,		/* github.com's other hosts (web.h) */
+	ROUTE_OTHER		/* nothing ghp serves */
+};
+
+enum body_mode {
+	BODY_NONE,
+	BODY_LENGTH,
+	BODY_CHUNKED
+};
+
+/* How the credential goes upstream. */
+enum cred_style {
+	CRED_TOKEN,		/* Authorization: token X */
+	CRED_BASIC,		/* Basic x-access-token:X, as git does */
+	CRED_BEARER		/* Bearer X (Copilot) */
+};
+
+struct sites_check;
+
+struct request {
+	struct conn		*conn;
+	char			*raw;		/* the head's bytes */
+	struct http_parser	 p;
+	char			 id[17];
+	char			 method[HTTP_METHOD_MAX + 1];
+	char			 path[REQUEST_PATH_MAX];
+	const char		*query;		/* forwarded as is, or NULL */
+	size_t			 querylen;
+	char			*query_buf;	/* a rewritten query, owned */
+	enum route		 route;
+	enum web_site		 site;
+	struct web_target	 wt;		/* ROUTE_WEB: what it asks */
+	enum upstream_kind	 up;		/* where it goes */
+	enum cred_style		 style;
+	struct sites_check	*check;		/* a mirror check in flight */
+	/* the token */
+	enum token_type		 ttype;
+	char			 token[TOKEN_LEN + 1];
+	struct twaiter		*waiter;
+	char			 login[40];	/* GitHub's, or "" */
+	char			 owner[65];
+	char			 prefix[TOKEN_DISPLAY_LEN + 1];
+	char			 session[65];
+	int64_t			 token_id;
+	uint64_t		 app_id;	/* an agent's installation */
+	uint64_t		 inst_id;
+	struct scope_result	 sr;
+	/* the body, client to upstream */
+	enum body_mode		 body;
+	uint64_t		 body_left;
+	struct http_chunked	 chunked;
+	int			 body_done;
+	uint64_t		 bytes_in;
+	/* the answer */
+	struct upstream_xfer	*xfer;
+	int			 status;
+	int			 head_sent;
+	int			 chunked_out;
+	int			 no_body;
+	uint64_t		 bytes_out;
+	uint64_t		 t_start;	/* ms */
+	uint64_t		 t_us;		/* start of the stage being timed */
+	uint64_t		 t0_us;		/* start of the request */
+	const char		*decision;	/* for metrics */
+};
+
+extern const struct config	*req_conf;
+
+/* request.c */
+void	request_audit(struct request *, const char *decision,
+	    const char *reason, int status);
+void	request_finish(struct request *);
+void	request_fail(struct request *, int status, const char *message,
+	    const char *extra_headers);
+void	request_deny(struct request *, int status, const char *message);
+/* An answer of ghp's own with this body (not GitHub's JSON shape). */
+void	request_answer(struct request *, int status, const char *ctype,
+	    const char *extra_headers, const char *body);
+
+/* authorize.c */
+void	authorize_init(const struct config *);
+void	request_authorize(struct request *);
+void	request_forward(struct request *, const char *cred, size_t credlen);
+
+/* sites.c (sites_init() is in request.h) */
+void	sites_start(struct request *);
+void	sites_abort(struct request *);
+
+#endif /* GHP_REQUEST_PRIV_H */
