@@ -1,9 +1,12 @@
 /*
  * netrc.c: see netrc.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -184,5 +187,44 @@ netrc_lookup(const char *text, size_t len, const char *host, char *login,
 		r = 0;
 	}
 	sodium_memzero(&best, sizeof(best));
+	return r;
+}
+
+int
+netrc_read_file(const char *path, const char *url, char *login,
+    size_t loginlen, char *password, size_t passwordlen, char *why,
+    size_t whylen)
+{
+	char text[NETRC_FILE_MAX + 1], host[256], what[128];
+	const char *h;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r;
+
+	h = strstr(url, "://") ? strstr(url, "://") + 3 : url;
+	(void)snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		(void)snprintf(why, whylen, "netrc %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (len < sizeof(text) && (n = read(fd, text + len,
+	    sizeof(text) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len > NETRC_FILE_MAX) {
+		sodium_memzero(text, sizeof(text));
+		(void)snprintf(why, whylen, "netrc %s: larger than %d bytes",
+		    path, NETRC_FILE_MAX);
+		return -1;
+	}
+	r = netrc_lookup(text, len, host, login, loginlen, password,
+	    passwordlen, what, sizeof(what));
+	sodium_memzero(text, sizeof(text));
+	if (r == -1)
+		(void)snprintf(why, whylen, "netrc %s: %s", path, what);
+	else if (r == 1)
+		(void)snprintf(why, whylen, "netrc %s: no login and password "
+		    "for %s", path, host);
 	return r;
 }

@@ -15,6 +15,9 @@
  *    bodies (up to an empty line) are skipped.  A word longer than
  *    NETRC_WORD_MAX, an unknown keyword or a keyword without its value
  *    is an error.
+ *  - netrc_read_file() reads the file at path (at most NETRC_FILE_MAX
+ *    bytes) and looks up the host of url in it; why then says "netrc
+ *    PATH: ..." for -1 (unreadable, too large, malformed) and 1.
  *  - Nothing is allocated; the caller zeroes login and password when it
  *    no longer needs them.
  */
@@ -29,5 +32,9 @@
 int	netrc_lookup(const char *text, size_t len, const char *host,
 	    char *login, size_t loginlen, char *password, size_t passwordlen,
 	    char *why, size_t whylen);
+
+int	netrc_read_file(const char *path, const char *url, char *login,
+	    size_t loginlen, char *password, size_t passwordlen, char *why,
+	    size_t whylen);
 
 #endif /* GHP_NETRC_H */

@@ -137,7 +137,10 @@ cp_take(struct cp_entry *e, long status, const char *body, size_t len)
 		    json_integer_value(ri) : json_integer_value(x) - now;
 		if (refresh > json_integer_value(x) - now)
 			refresh = json_integer_value(x) - now;
-		e->refresh_at = monotime_ms() + (uint64_t)refresh * 1000;
+		/* A tenth early, at most a minute: before refresh_in is up. */
+		refresh *= 1000;
+		refresh -= refresh / 10 < 60000 ? refresh / 10 : 60000;
+		e->refresh_at = monotime_ms() + (uint64_t)refresh;
 	}
 	if (json_is_string(t))
 		sodium_memzero((void *)json_string_value(t),

@@ -6,8 +6,9 @@
  * GET {upstream api}/copilot_internal/v2/token, whose answer is
  * {"token": ..., "expires_at": epoch seconds, "refresh_in": seconds},
  * keeps the Copilot token (keyed by the OAuth token's SHA-256, never by
- * the token), and hands it out until refresh_in has run out.  A request
- * after that starts a new exchange; while the kept token still has
+ * the token), and hands it out until refresh_in has nearly run out (a
+ * tenth of it before, at most a minute).  A request after that starts
+ * a new exchange; while the kept token still has
  * COPILOT_SPARE seconds to live it is handed out meanwhile, else the
  * request waits for the exchange.  One exchange per OAuth token at a
  * time.  A failed exchange is remembered COPILOT_FAIL_MS, so that a

@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "jwt.h"
 #include "log.h"
+#include "netrc.h"
 #include "tls.h"
 #include "master.h"
 #include "util.h"
@@ -268,6 +270,27 @@ prepare_apps(const struct config *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/* A mirror's netrc must hold credentials for it (workers read it). */
+static int
+prepare_mirrors(const struct config *conf, char *err, size_t errlen)
+{
+	const struct policy_conf *pcs[] = { &conf->releases, &conf->codeload };
+	char login[NETRC_WORD_MAX], pass[NETRC_WORD_MAX];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < sizeof(pcs) / sizeof(pcs[0]) && r == 0; i++) {
+		if (pcs[i]->mode != POLICY_REDIRECT || pcs[i]->netrc == NULL)
+			continue;
+		if (netrc_read_file(pcs[i]->netrc, pcs[i]->url, login,
+		    sizeof(login), pass, sizeof(pass), err, errlen) != 0)
+			r = -1;
+		sodium_memzero(login, sizeof(login));
+		sodium_memzero(pass, sizeof(pass));
+	}
+	return r;
+}
+
 /* Everything a config needs from the system, checked before it is used. */
 static int
 prepare(const struct config *conf, struct priv_account *wacct,
@@ -289,6 +312,7 @@ prepare(const struct config *conf, struct priv_account *wacct,
 	}
 	if (prepare_tls(conf, err, errlen) == -1 ||
 	    prepare_apps(conf, err, errlen) == -1 ||
+	    prepare_mirrors(conf, err, errlen) == -1 ||
 	    prepare_chroot(conf, err, errlen) == -1 ||
 	    prepare_state_dir(conf, kacct->uid, kacct->gid, err, errlen) == -1) {
 		free(wacct->name);

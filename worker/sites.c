@@ -8,12 +8,10 @@
  */
 #include <sys/types.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -55,32 +53,13 @@ sites_policy_name(int which)
 static void
 sites_read_netrc(struct mirror *m, const char *path, const char *url)
 {
-	char text[NETRC_FILE_MAX], host[256], login[NETRC_WORD_MAX];
-	char pass[NETRC_WORD_MAX], why[128], plain[2 * NETRC_WORD_MAX];
-	char b64[sizeof(plain) * 4 / 3 + 4];
-	const char *h = strstr(url, "://") + 3;
-	ssize_t n;
-	size_t len = 0;
-	int fd, r;
+	char login[NETRC_WORD_MAX], pass[NETRC_WORD_MAX], why[512];
+	char plain[2 * NETRC_WORD_MAX], b64[sizeof(plain) * 4 / 3 + 4];
 
 	m->netrc_bad = 1;
-	(void)snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("netrc %s", path);
-		return;
-	}
-	while (len < sizeof(text) && (n = read(fd, text + len,
-	    sizeof(text) - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	r = netrc_lookup(text, len, host, login, sizeof(login), pass,
-	    sizeof(pass), why, sizeof(why));
-	sodium_memzero(text, sizeof(text));
-	if (r == -1)
-		log_warnx("netrc %s: %s", path, why);
-	else if (r == 1)
-		log_warnx("netrc %s: no login and password for %s", path,
-		    host);
+	if (netrc_read_file(path, url, login, sizeof(login), pass,
+	    sizeof(pass), why, sizeof(why)) != 0)
+		log_warnx("%s: mirror checks will fail", why);
 	else {
 		(void)snprintf(plain, sizeof(plain), "%s:%s", login, pass);
 		sodium_bin2base64(b64, sizeof(b64), (unsigned char *)plain,
