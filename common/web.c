@@ -136,10 +136,13 @@ set_kind(struct web_target *t, enum web_kind k, enum scope_level need,
 static const char *
 git_service(const char *q, size_t n, size_t *len)
 {
-	const char *p = q, *end = q + n, *amp, *found = NULL;
+	const char *p = q, *end, *amp, *found = NULL;
 	size_t plen;
 
-	while (q != NULL && p < end) {
+	if (q == NULL)
+		return NULL;
+	end = q + n;
+	while (p < end) {
 		amp = memchr(p, '&', (size_t)(end - p));
 		plen = (size_t)((amp ? amp : end) - p);
 		if (plen >= 8 && memcmp(p, "service=", 8) == 0) {

@@ -653,7 +653,14 @@ request_start(struct conn *c, const char *head, size_t len)
 		    (size_t)(q + 1 - r->p.head.path.p);
 	}
 	t = request_route(r, target);
-	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1) {
+	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1 &&
+	    r->route == ROUTE_WEB && r->site == WEB_SITE_OWN) {
+		/* Not a path anything here serves. */
+		(void)snprintf(r->path, sizeof(r->path), "%s", t);
+		request_fail(r, 404, "Not Found", NULL);
+		return NULL;
+	}
+	if (why != NULL) {
 		(void)snprintf(r->path, sizeof(r->path), "%s", t);
 		c->close_after = 1;
 		request_deny(r, 400, why);

@@ -114,14 +114,23 @@ sites_allowed(const struct policy_conf *pc, const struct web_target *t)
 	return 0;
 }
 
-/* The repository and endpoint, for the audit record of a policy. */
+/*
+ * What the audit record says of a request before (or without) a scope
+ * check: the endpoint, and the repository and permission it is about.
+ */
 static void
-sites_policy_record(struct request *r)
+sites_record(struct request *r)
 {
 	memset(&r->sr, 0, sizeof(r->sr));
 	r->sr.template = r->wt.endpoint;
+	if (r->wt.owner[0] == '\0')
+		return;
 	(void)snprintf(r->sr.repo, sizeof(r->sr.repo), "%s/%s", r->wt.owner,
 	    r->wt.repo);
+	if (r->wt.need != SCOPE_NONE) {
+		r->sr.permission = "contents";
+		r->sr.level = r->wt.need;
+	}
 }
 
 /* text with &, <, >, " escaped, for an HTML page. */
@@ -305,7 +314,6 @@ sites_policy(struct request *r, int which)
 		request_authorize(r);
 		return;
 	}
-	sites_policy_record(r);
 	if (pc->mode == POLICY_BLOCK) {
 		(void)snprintf(msg, sizeof(msg), "ghp: %s downloads are "
 		    "blocked by policy", which == MIRROR_RELEASES ?
@@ -342,6 +350,7 @@ sites_strip_token(struct request *r)
 void
 sites_start(struct request *r)
 {
+	sites_record(r);
 	switch (r->wt.kind) {
 	case WEB_GIT_REFS:
 	case WEB_GIT_PACK:

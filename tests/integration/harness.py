@@ -12,7 +12,11 @@ With upstream=True a Ghp also runs a FakeGitHub (tests/upstream/
 fake_github.py) in this process and points `upstream api` at it;
 upstream="process" runs it as a subprocess instead (for bulk transfers,
 where one Python process serving and reading would share one GIL).
-Either is stopped by cleanup().  HttpConn speaks keep-alive HTTP/1.1 to
+Either is stopped by cleanup().  With sites=True the other upstreams
+point at the same fake too, each under its path prefix (web ->
+fake.url + "/_web", codeload, raw, copilot: fake_github.py SITES);
+upstream_ca="FILE" writes `upstream ca`.
+HttpConn speaks keep-alive HTTP/1.1 to
 the daemon one response at a time; request() is one request on its own
 connection (both in http_client.py, and importable from here).
 
@@ -227,6 +231,12 @@ class Ghp:
     upstream      True: a FakeGitHub in this process (self.fake) that
                   `upstream api` points at; "process": the same as a
                   subprocess (self.fake is then a FakeGitHubClient)
+    sites         True: `upstream web`, `codeload`, `raw` and `copilot`
+                  point at the fake as well, under its site prefixes
+                  (self.fake.site_url(name)); without a fake they point
+                  at NO_UPSTREAM.  False: all but `upstream api` point
+                  at NO_UPSTREAM
+    upstream_ca   a CA bundle file: `upstream ca "FILE"` (None: no line)
     fake_kw       FakeGitHub keyword arguments (in-process only)
     block_tokens  prefixes for `block tokens { ... }` (None: no such line)
     logs          True: `log audit` and `log access` in the temporary
@@ -249,7 +259,8 @@ class Ghp:
     def __init__(self, workers=2, ipv6=False, user="nobody", run_as=None,
                  extra="", shutdown_timeout=3, verbose=1, upstream=None,
                  fake_kw=None, block_tokens=None, logs=False,
-                 metrics=False, apps=None, record_identity=False):
+                 metrics=False, apps=None, record_identity=False,
+                 sites=False, upstream_ca=None):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -277,6 +288,8 @@ class Ghp:
             self.audit_path = os.path.join(self.dir, "audit.log")
             self.access_path = os.path.join(self.dir, "access.log")
         self.metrics_port = free_port("127.0.0.1") if metrics else None
+        self.sites = sites
+        self.upstream_ca = upstream_ca
         self.fake = None
         _live.append(self)
         # ghp's own look-up of the login behind a stored credential
@@ -343,10 +356,14 @@ class Ghp:
             lines.append("listen on ::1 port %d" % self.port6)
         # Every upstream is named, so that no worker start waits on DNS
         # for GitHub's names: the fake's, or a local port nobody serves.
-        for name in ("api", "web", "codeload", "copilot"):
-            url = self.fake.url if name == "api" and self.fake else \
-                NO_UPSTREAM
+        for name in ("api", "web", "codeload", "raw", "copilot"):
+            if self.fake and (name == "api" or self.sites):
+                url = self.fake.site_url(name)
+            else:
+                url = NO_UPSTREAM
             lines.append('upstream %s "%s"' % (name, url))
+        if self.upstream_ca:
+            lines.append('upstream ca "%s"' % self.upstream_ca)
         if self.block_tokens:
             lines.append("block tokens { %s }" % " ".join(
                 '"%s"' % b for b in self.block_tokens))

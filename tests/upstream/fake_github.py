@@ -3,14 +3,19 @@
 fake_github.py: a stand-in for GitHub's REST API for ghp's tests.
 
 GitHub cannot be reached from the test machines, so ghp's integration
-tests point `upstream api "http://127.0.0.1:PORT"` (and, later,
-`upstream web`) at this server.  It answers like api.github.com does
+tests point `upstream api "http://127.0.0.1:PORT"` at this server, and
+the other upstreams at it too, each under a path prefix (SITES):
+`upstream web ".../_web"` (github.com: git smart HTTP through the real
+`git http-backend`, release downloads), `codeload ".../_codeload"`,
+`raw ".../_raw"`, `copilot ".../_copilot"`.  It answers like GitHub does
 (status codes, headers, error bodies, pagination, ETags, rate limits) and
 it records every request that reaches it, so that a test can assert what
 crossed ghp: that the real credential arrived, that the client token never
-did, that a refused request never arrived at all.
+did, that a refused request never arrived at all.  MirrorServer and
+TestCA (MIRROR) stand in for a release mirror, over HTTP or HTTPS.
 
-Python 3 standard library only (Debian 12's python3).  Its own checks:
+Python 3 standard library, the git and openssl commands (Debian 12).
+The sites live in fake_sites.py (imported from here).  Its own checks:
 tests/upstream/selftest.py.
 
 USING IT FROM A TEST
@@ -55,8 +60,16 @@ public_key_pem, installations, ...), remove_app(), apps(),
 set_mint_fault(next, status, installation=, message=, retry_after=),
 clear_mint_faults(), mint_faults(), set_token_lifetime(seconds, app_id=),
 expire_tokens(installation=, app_id=, token_prefix=),
-set_installation_rate_limit(id, limit=, remaining=, reset=); in-process
-also faults(), wait_requests(n), add_route(); module level: pattern(),
+set_installation_rate_limit(id, limit=, remaining=, reset=); the sites
+(SITES): site_url(site), site_prefixes, git_repo_path(o/r),
+git_seed(o/r, files, branch=, message=), git_refs(o/r),
+add_release_asset(o/r, tag, name, data=, size=, content_type=, latest=),
+release_assets(), set_copilot(refresh_in=, lifetime=),
+set_copilot_fault(next, status, message=), clear_copilot_faults(),
+copilot_tokens(login=), expire_copilot_tokens(login=, token=), and
+requests(site=); in-process also faults(), wait_requests(n),
+add_route(), git(o/r, *args), git_has(o/r, rev), git_resolve(o/r, ref),
+codeload_bytes(o/r, format, ref), git_root; module level: pattern(),
 iter_pattern(), pattern_sha256(), find_in_records(), and for Apps
 rsa_keypair(), public_key_of(), sign_rs256(), make_jwt(), verify_rs256()
 (all through the openssl command).
@@ -156,9 +169,12 @@ DELETE /installation/token
 GET /installation/repositories
     {"total_count", "repository_selection", "repositories"} that the
     installation token used reaches (paginated).
+GET /copilot_internal/v2/token
+    The Copilot token exchange (SITES).
 /{o}/{r}.git/..., /{o}/{r}/info/refs, /{o}/{r}/git-upload-pack,
 /{o}/{r}/git-receive-pack
-    Extension point for git smart HTTP (HOOKS).  By default 404.
+    404 as on api.github.com, unless git_handler is set (HOOKS).  Git
+    is the web site's (SITES).
 anything else
     404 {"message":"Not Found","documentation_url":
     "https://docs.github.com/rest"}.
@@ -180,6 +196,10 @@ any PREFIX/status/{code}[?retry_after=S&location=URL]
     That status (200-599) with a GitHub-shaped body (none for 204/304).
 any PREFIX/echo
     This request's own record, as JSON.
+GET|HEAD PREFIX/assets/{id}/{name}
+    A release asset's bytes (SITES: where release downloads redirect
+    to, GitHub's objects host; no credential needed); record site
+    "objects".
 
 The same helpers are served THROUGH A REPOSITORY, so that a test can send
 them through ghp under a repository and an endpoint shape that a token's
@@ -197,7 +217,7 @@ Control calls: never recorded, never faulted, never rate limited.  (All
 of them, not only requests and reset: a test that sets up a fault should
 not find the set-up among what crossed ghp.)
 
-GET PREFIX/requests[?since=SEQ&method=M&path_prefix=P]
+GET PREFIX/requests[?since=SEQ&method=M&path_prefix=P&site=S]
     The records, a JSON list, oldest first.
 POST PREFIX/reset[?only=requests]
     Forget the records; without only=requests also the faults, the
@@ -244,6 +264,18 @@ GET|POST|DELETE PREFIX/apps/mint_faults {"next", "status",
 POST PREFIX/apps/token_lifetime {"seconds": N[, "app_id": ID]}
 POST PREFIX/apps/expire {"installation", "app_id", "token_prefix"}
     -> {"expired": N}
+GET PREFIX/sites
+    {"prefixes", "git_root", "urls": {site: base URL}}.
+GET PREFIX/git?repo=o/r -> {"path", "refs"} (the bare repository, made
+    on demand); POST PREFIX/git {"repo", "files": {path: text or null},
+    "files_b64": {path: base64}, "branch", "message"} -> {"commit"}.
+GET PREFIX/assets -> release_assets(); POST PREFIX/assets {"repo",
+    "tag", "name", "data" | "data_b64" | "size", "content_type",
+    "latest"} -> {"url"}.
+GET PREFIX/copilot[?login=] -> {"tokens", "refresh_in", "lifetime",
+    "faults"}; POST PREFIX/copilot {"refresh_in", "lifetime"};
+    POST|DELETE PREFIX/copilot/faults {"next", "status", "message"};
+    POST PREFIX/copilot/expire {"login", "token"} -> {"expired": N}.
 GET PREFIX/stats, POST PREFIX/stats?reset_peak=1
     {"pid", "vmrss_kb", "vmhwm_kb", "threads", "connections",
     "requests"} of the server process; reset_peak first resets VmHWM
@@ -252,7 +284,8 @@ GET PREFIX/stats, POST PREFIX/stats?reset_peak=1
 HEADERS (as GitHub sends them)
 ==============================
 
-Every answer: Server: github.com, Date, Content-Type (application/json;
+Every API answer (the other sites: SITES): Server: github.com, Date,
+Content-Type (application/json;
 charset=utf-8 for JSON), X-GitHub-Request-Id (also in the record),
 X-GitHub-Media-Type (from Accept: "github.v3; format=json", "...;
 param=raw; ..."), X-GitHub-Api-Version-Selected, Cache-Control, Vary
@@ -309,9 +342,15 @@ dict:
   hashed as it streams, which costs no memory), body (text, when valid
   UTF-8 and at most `record_body_limit` = 64 KiB), body_b64 (same
   limit), trailers, login (when a known credential came), request_id,
-  status, fault, error, malformed, complete; and on App requests
-  app_id (once a JWT passed) and installation (a mint that got that
-  far).  A mint answered by a mint fault has fault "mint:STATUS".
+  status, fault, error, malformed, complete, site ("api", "web",
+  "codeload", "raw", "copilot", "objects") and site_path (the path
+  within the site: the prefix stripped); on App requests app_id (once
+  a JWT passed) and installation (a mint that got that far); on the
+  sites git_service, cgi_exit and cgi_stderr (git http-backend's or
+  git archive's), release ([o/r, tag or null, file]), raw ([o/r, ref,
+  path]), copilot ("ok" or why the token was refused).  A mint answered
+  by a mint fault has fault "mint:STATUS", a Copilot token request
+  answered by a Copilot fault "copilot:STATUS".
 
 The body is read, and the body fields and status filled in, before the
 answer is sent (a route that answers without reading the body has it
@@ -344,6 +383,11 @@ KNOBS (FakeGitHub keyword arguments; the CLI flag where there is one)
   extra_routes=[], app_token_handler=None, git_handler=None (HOOKS)
   apps=[{add_app() keywords}, ...]  (--app ID:PUBKEY.pem[:INST=LOGIN,
       ...], repeatable; installation ids may be strings in JSON)
+  site_prefixes={"web": "/_web", "codeload": "/_codeload", "raw":
+      "/_raw", "copilot": "/_copilot"} (SITE_PREFIXES; a site left out,
+      or given "", is not served), git_root=None (where the bare
+      repositories go; None: a temporary directory, removed by stop()),
+  copilot_refresh_in=1500, copilot_lifetime=1800 (SITES)
   token_lifetime=3600 (--token-lifetime), installation_rate_limit=5000,
   jwt_max_span=600 (exp - iat at most this; None: only exp - now is
       checked)
@@ -430,10 +474,13 @@ Retry-After, and for 403/429 GitHub's secondary-limit message).
 HOOKS (extension points)
 ========================
 
-extra_routes / add_route(methods, regex, fn): tried before every
-built-in route; regex is matched (fullmatch) against the path (less any
-/api/v3); methods is a list or None for any.  fn(ex, *groups) answers
-through the request handler `ex`: ex.command, ex.path_only, ex.params,
+extra_routes / add_route(methods, regex, fn, site="api"): tried before
+every built-in route of that site; regex is matched (fullmatch) against
+the path within the site (less any /api/v3 on the API, less the prefix
+on the others); methods is a list or None for any.  (extra_routes
+entries: (methods, regex, fn) or (methods, regex, fn, site).)
+fn(ex, *groups) answers through the request handler `ex`: ex.command,
+ex.path_only, ex.params,
 ex.qd (first value of each query parameter), ex.headers, ex.body,
 ex.login, ex.api_prelude() (authentication and rate limits; False when
 it has answered), ex.send_json(), ex.send_error_json(), ex.send_bytes(),
@@ -449,14 +496,134 @@ None; installation_id a string).  It may answer itself, or call
 ex.mint_token(installation_id) for the built-in behaviour (ex.app_jwt()
 checks the JWT alone: the App, or None once it has answered 401).
 
-git_handler(ex, owner, repo, rest): git smart HTTP at /{o}/{r}.git{rest}
-and /{o}/{r}{/info/refs|/git-upload-pack|/git-receive-pack}.  The
-intended implementation runs `git http-backend` as a CGI
-(GIT_PROJECT_ROOT, PATH_INFO, QUERY_STRING, REQUEST_METHOD,
-CONTENT_TYPE, GIT_HTTP_EXPORT_ALL, REMOTE_USER from ex.login after
-ex.api_prelude()), copies ex.body.chunks() to its stdin, and streams its
-stdout (CGI headers, then the body) back with ex.begin(status, headers,
-chunked=True), ex.write_body(), ex.end_body().
+git_handler(ex, owner, repo, rest): when set, answers git smart HTTP
+instead of the built-in (SITES), on the web site and on the API site's
+/{o}/{r}.git{rest} and /{o}/{r}{/info/refs|/git-upload-pack|
+/git-receive-pack} (404 there without it); rest is "/info/refs",
+"/git-upload-pack"...  It may fall back on the built-in CGI with
+ex.git_http_backend("o/r", rest) (no access checks: those are
+ex._site_access(owner, repo, "read" or "write")).
+
+SITES
+=====
+
+A request whose path starts with a site's prefix (site_prefixes) is
+that site's, the prefix stripped: /_web/acme/widgets.git/info/refs is
+github.com's /acme/widgets.git/info/refs.  Other paths are the API's.
+The record keeps the path as received ("path") and says "site" and
+"site_path".  Answers of the other sites carry Content-Type,
+X-GitHub-Request-Id and their own headers, none of the API's (no
+rate-limit headers; they count against no rate limit).
+
+Credentials on every site: `token X`, `Bearer X` or `Basic
+base64(user:X)` (any user, or X as the user with no password), X being
+a credential the fake knows (credentials, add_credential(), minted
+installation tokens), with the API's access rules: who sees and who
+writes a repository; a credential with "repos" sees only those (with
+its "permission"); an installation token needs contents:read to read
+and contents:write to push (public repositories it reads anyway).
+
+web (github.com, prefix /_web)
+  GET /{o}/{r}[.git]/info/refs?service=git-upload-pack|git-receive-pack,
+  POST /{o}/{r}[.git]/git-upload-pack|git-receive-pack
+      The real `git http-backend` (a CGI: GIT_PROJECT_ROOT,
+      GIT_HTTP_EXPORT_ALL, PATH_INFO, QUERY_STRING, REQUEST_METHOD,
+      CONTENT_TYPE, CONTENT_LENGTH (not for chunked bodies),
+      HTTP_GIT_PROTOCOL from Git-Protocol, HTTP_CONTENT_ENCODING (gzip
+      bodies), REMOTE_USER (the login), REMOTE_ADDR) on a bare
+      repository of the world's repository.  The body streams into its
+      stdin as it arrives (Content-Length or chunked; a push of any
+      size, never held in memory), its answer streams back chunked.
+      upload-pack needs read, receive-pack write.  Refusals, as GitHub:
+      no credential: 401 with `WWW-Authenticate: Basic realm="GitHub"`
+      (also for public repositories' receive-pack, and for unknown
+      repositories); an unknown credential: 401 (the same header) "Invalid
+      username or token..."; a credential that cannot see it: 404
+      "Repository not found."; one that cannot push: 403 "Permission to
+      o/r.git denied to LOGIN."; info/refs without a service (dumb
+      HTTP): 403 "Please upgrade your git client...".
+      Bare repositories (in git_root, o/r.git, lower case) are made on
+      first use (or git_repo_path()) with http.receivepack true and one
+      commit on the default branch (README.md, src/hello.txt; fixed
+      author and date, so the same id in every run); git_seed() adds
+      commits (a branch too), git_refs() lists them, git(o/r, *args)
+      runs git in it; reset() deletes them (made again on demand).
+  GET|HEAD /{o}/{r}/releases/download/{tag}/{file},
+  GET|HEAD /{o}/{r}/releases/latest/download/{file}
+      With read access, an asset added by add_release_asset(): 302 with
+      Location: http://FAKE/__fake/assets/{id}/{file} (the fake's URL,
+      not the Host's; latest goes there directly too) and a small HTML
+      body.  No access (no credential on a private repository
+      included), an unknown tag or file, another method: 404.
+  anything else: 404 "Not Found" (text).
+
+codeload (codeload.github.com, prefix /_codeload)
+  GET|HEAD /{o}/{r}/{tar.gz|zip|legacy.tar.gz|legacy.zip}/{ref...}
+      With read access and a ref (may hold slashes; a commit id) that
+      names a commit: 200, `git archive` of it, chunked (deterministic:
+      codeload_bytes() gives the same bytes), Content-Type
+      application/x-gzip or application/zip, Content-Disposition
+      attachment; filename={r}-{ref, / as -}.tar.gz (legacy:
+      {o}-{r}-{sha7}.tar.gz; the archive's prefix is the same name), an
+      ETag (the commit).  Anything else: 404 "404: Not Found".
+
+raw (raw.githubusercontent.com, prefix /_raw)
+  GET|HEAD /{o}/{r}/{ref...}/{path...}
+      With read access, the blob at path in ref (the first split of the
+      segments that names a commit and a file): 200 text/plain;
+      charset=utf-8 with Content-Length.  Else 404 "404: Not Found";
+      other methods 405.  The query is recorded as any ("query",
+      "params", "target"), so a test can see that no token= arrived;
+      it authenticates nothing.
+
+Copilot token exchange (the API)
+  GET /copilot_internal/v2/token with an OAuth credential the fake
+  knows (gho_ or ghu_; add_credential(..., copilot=True/False) says
+  otherwise): 200 {"token": "tid=HEX;exp=EPOCH;sku=...;8kp=1:HEX",
+  "expires_at": now + copilot_lifetime, "refresh_in":
+  copilot_refresh_in, "endpoints": {"api":
+  "https://api.githubcopilot.com", ...}, "sku", "chat_enabled", ...};
+  counts against the core rate limit.  Another known credential (a PAT,
+  ghp_): 404 {"message": "Not Found", ...}; unknown: 401 "Bad
+  credentials"; none: 401 "Requires authentication".  set_copilot_fault
+  (next, status, message=) answers the next requests (whatever their
+  credential) with status and a GitHub-shaped body (message: default
+  "Bad credentials" for 401, "Forbidden", "Not Found", "Server Error",
+  else the reason phrase).  copilot_tokens() lists what was issued
+  (full tokens, "login", "issued_at", "expires_at", "expired", "uses",
+  "seq" of the exchange's record); expire_copilot_tokens() invalidates.
+
+copilot (api.githubcopilot.com, prefix /_copilot)
+  Any method and path.  `Authorization: Bearer T`, T an issued Copilot
+  token not expired: 200 JSON {"ok": true, "site": "copilot", "method",
+  "path", "query", "login", "tid", "token", "body_length",
+  "body_sha256", "enterprise" (the sec-GitHub-allowed-enterprise
+  header)}, plus "data" (models) for GET /models; a JSON body with
+  "stream": true gets server-sent events instead (chunked: the echo,
+  ?n= (3) chunks ?delay_ms= apart, "data: [DONE]").  Anything else
+  (none, unknown, expired, another scheme): 401 {"message":
+  "unauthorized: WHY"}.  Every request is recorded (with "login" when
+  the token was good).
+
+MIRROR
+======
+
+MirrorServer(files={path: bytes}, tls=False, ca=None, auth=None,
+host="127.0.0.1", port=0, missing_status=404): a separate small server
+(fake_sites.py) for redirect targets: GET and HEAD of the paths added
+(add(path, data, status=200, content_type=, delay=), set_status(path,
+code), remove(path)), missing_status for others, 405 for other methods;
+auth=(user, password): Basic required (401 with WWW-Authenticate: Basic
+realm="mirror" otherwise, before the path is looked at).  tls=True:
+HTTPS with a certificate for 127.0.0.1 and localhost signed by ca (a
+TestCA; one is made and removed with the mirror when none is given);
+ca.bundle is the CA certificate file.  start() (returns it), stop(),
+url, port, requests(method=) ([{"seq", "time", "method", "target",
+"path", "query", "headers", "client", "tls", "user", "authorized",
+"status"}]), clear(), netrc(path) (a 0600 netrc file with its
+credentials, machine = its host).  TestCA(directory=None): a CA made
+with openssl (EC P-256, 30 days); issue(hosts) -> (cert file, key
+file); bundle; cleanup().  write_netrc(path, machine, login, password).
 """
 
 import argparse
@@ -484,11 +651,18 @@ import urllib.parse
 import urllib.request
 import zlib
 
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_sites import (SITE_HOSTS, SITE_PREFIXES,  # noqa: E402,F401
+                        MirrorServer, SitesHandler, SitesWorld, TestCA,
+                        write_netrc)
+
 __all__ = ["FakeGitHub", "FakeGitHubClient", "spawn", "find_in_records",
            "pattern", "rsa_keypair", "public_key_of", "sign_rs256",
            "make_jwt", "verify_rs256",
            "iter_pattern", "pattern_sha256", "DEFAULT_CREDENTIALS",
-           "DEFAULT_REPOS"]
+           "DEFAULT_REPOS", "SITE_PREFIXES", "SITE_HOSTS", "MirrorServer",
+           "TestCA", "write_netrc"]
 
 # ------------------------------------------------------------ constants
 
@@ -949,8 +1123,9 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class FakeGitHub:
-    """A fake api.github.com.  See the module documentation."""
+class FakeGitHub(SitesWorld):
+    """A fake api.github.com (and github.com, codeload, raw, Copilot:
+    SITES).  See the module documentation."""
 
     def __init__(self, host="127.0.0.1", port=0, credentials=None,
                  repos=None, users=None, rate_limit=5000, anon_rate_limit=60,
@@ -960,7 +1135,9 @@ class FakeGitHub:
                  idle_timeout=120, hang_seconds=300, verbose=False,
                  extra_routes=None, app_token_handler=None, git_handler=None,
                  apps=None, token_lifetime=3600, installation_rate_limit=5000,
-                 jwt_max_span=JWT_MAX_LIFETIME, unrecorded_agents=()):
+                 jwt_max_span=JWT_MAX_LIFETIME, unrecorded_agents=(),
+                 site_prefixes=None, git_root=None, copilot_refresh_in=1500,
+                 copilot_lifetime=1800):
         self.host = host
         self.unrecorded_agents = set(unrecorded_agents)
         self.port = port
@@ -980,8 +1157,8 @@ class FakeGitHub:
         self.app_token_handler = app_token_handler
         self.git_handler = git_handler
         self.extra_routes = []
-        for methods, rx, fn in (extra_routes or []):
-            self.add_route(methods, rx, fn)
+        for route in (extra_routes or []):
+            self.add_route(*route)
 
         self._init_credentials = copy.deepcopy(
             DEFAULT_CREDENTIALS if credentials is None else credentials)
@@ -1011,6 +1188,8 @@ class FakeGitHub:
         self._keydir = None
         self._mint_faults = []
         self._inst_limits = {}
+        self._init_sites(site_prefixes, git_root, copilot_refresh_in,
+                         copilot_lifetime)
         self._load_world()
         for spec in apps or []:
             self.add_app(**spec)
@@ -1046,12 +1225,15 @@ class FakeGitHub:
         self.credentials[cred] = spec
 
     def add_credential(self, credential, login, repos=None, rate_limit=None,
-                       scopes=None, permission=None):
+                       scopes=None, permission=None, copilot=None):
         """Make credential valid for login.  With repos (["o/r", "o/*"]),
         it sees only those, and those with `permission` (default write)
         even when login is not among their readers (an installation
-        token)."""
+        token).  copilot: whether GET /copilot_internal/v2/token gives
+        it a Copilot token (default: gho_ and ghu_ credentials do)."""
         spec = {"login": login}
+        if copilot is not None:
+            spec["copilot"] = bool(copilot)
         if permission is not None:
             spec["permission"] = permission
         if repos is not None:
@@ -1448,6 +1630,7 @@ class FakeGitHub:
             if self._keydir:
                 shutil.rmtree(self._keydir, ignore_errors=True)
                 self._keydir = None
+        self._stop_sites()
 
     def __enter__(self):
         return self.start()
@@ -1493,14 +1676,17 @@ class FakeGitHub:
                 except (OSError, ValueError):
                     pass
 
-    def requests(self, since=None, method=None, path_prefix=None):
-        """Copies of the records, oldest first (filters optional)."""
+    def requests(self, since=None, method=None, path_prefix=None,
+                 site=None):
+        """Copies of the records, oldest first (filters optional;
+        path_prefix is matched against the path as received)."""
         with self.lock:
             recs = [r for r in self._records
                     if (since is None or r["seq"] >= since)
                     and (method is None or r["method"] == method)
                     and (path_prefix is None
-                         or r["path"].startswith(path_prefix))]
+                         or r["path"].startswith(path_prefix))
+                    and (site is None or r.get("site") == site)]
             return copy.deepcopy(recs)
 
     def clear(self):
@@ -1509,10 +1695,12 @@ class FakeGitHub:
             self._records = []
 
     def reset(self):
-        """Records, faults, limits, repositories, credentials: as at start."""
+        """Records, faults, limits, repositories, credentials, bare
+        repositories, release assets, Copilot tokens: as at start."""
         with self.lock:
             self._records = []
             self._load_world()
+        self._reset_sites()
 
     def find(self, needle):
         """Records in which needle appears: in the request target (also
@@ -1670,16 +1858,21 @@ class FakeGitHub:
 
     # ---------------------------------------------------- extension
 
-    def add_route(self, methods, regex, fn):
+    def add_route(self, methods, regex, fn, site="api"):
         """fn(ex, *groups) answers method+path (fullmatch), before the
-        built-in routes.  methods: a list, or None for every method."""
+        built-in routes.  methods: a list, or None for every method;
+        site: the site whose paths (prefix stripped) regex matches."""
         rx = re.compile(regex) if isinstance(regex, str) else regex
         ms = None if methods is None else tuple(m.upper() for m in methods)
-        self.extra_routes.append((ms, rx, fn))
+        self.extra_routes.append((ms, rx, fn, site))
 
     @staticmethod
     def stats():
         return _proc_stats()
+
+    @staticmethod
+    def pattern_iter(n, chunk=65536):
+        return iter_pattern(n, chunk)
 
 
 def find_in_records(records, needle):
@@ -1743,7 +1936,7 @@ class _Route:
         self.stream = stream      # fn reads the body itself
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(SitesHandler, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "github.com"
 
@@ -1786,6 +1979,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._accepted_perms = None
         self._started = False
         self._chunked_out = False
+        self._body_streaming = False
+        self.site = "api"
+        self.site_path = None
         self.request_id = "%04X:%06X:%06X:%06X:%08X" % (
             random.getrandbits(16), random.getrandbits(24),
             random.getrandbits(24), random.getrandbits(24), int(time.time()))
@@ -1878,6 +2074,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "body": None, "body_b64": None, "trailers": [], "login": None,
             "request_id": self.request_id, "status": None, "fault": None,
             "error": None, "malformed": False, "complete": False,
+            "site": self.site, "site_path": self.site_path,
         }
 
     def _record_start(self, te_and_cl):
@@ -1927,11 +2124,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.qd = {}
         for k, v in self.params:
             self.qd.setdefault(k, v)
-        p = self.path_only
-        if p == "/api/v3" or p.startswith("/api/v3/"):
-            p = p[len("/api/v3"):] or "/"
-        elif p == "/api/graphql":
-            p = "/graphql"
+        self.site, p = self.fake.site_of(self.path_only)
+        self.site_path = p
+        if self.site == "api":
+            if p == "/api/v3" or p.startswith("/api/v3/"):
+                p = p[len("/api/v3"):] or "/"
+            elif p == "/api/graphql":
+                p = "/graphql"
+            if p.startswith(self.fake.prefix + "/assets/"):
+                self.site = "objects"   # GitHub's objects host
         self.route_path = p
 
     def _dispatch(self):
@@ -1998,16 +2199,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Which route answers: a function of method and path only."""
         p = self.route_path
         m = self.command
-        for methods, rx, fn in self.fake.extra_routes:
+        for methods, rx, fn, site in self.fake.extra_routes:
+            if site != self.site:
+                continue
             mt = rx.fullmatch(p)
             if mt and (methods is None or m in methods):
                 return _Route("hook", fn, (self,) + mt.groups(), stream=True)
+        if self.site != "api":
+            fn, args, stream = self._resolve_site()
+            return _Route("site", fn, args, stream=stream)
         pre = self.fake.prefix
         if p.startswith(pre + "/"):
             segs = p[len(pre) + 1:].split("/")
             name, args = segs[0], segs[1:]
             if name in ("requests", "reset", "faults", "ratelimit", "stats",
-                        "credentials", "repos", "apps"):
+                        "credentials", "repos", "apps", "sites", "git",
+                        "assets", "copilot"):
                 return _Route("control", self._control, (name, args))
             return _Route("helper", self._helper, (name, args, False),
                           stream=(name == "upload"))
@@ -2036,6 +2243,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return _Route("api", self._installation_token)
         if p == "/installation/repositories":
             return _Route("api", self._installation_repositories)
+        if p == "/copilot_internal/v2/token":
+            return _Route("api", self._copilot_token)
         mt = (re.fullmatch(r"/([^/]+)/([^/]+?)\.git(/.*)?", p) or
               re.fullmatch(r"/([^/]+)/([^/]+)(/(?:info/refs|git-upload-pack|"
                            r"git-receive-pack))", p))
@@ -2067,6 +2276,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _std_headers(self, status, ctype):
         h = self.send_header
+        if self.site != "api":
+            # The other sites: what their answers carry is theirs.
+            if ctype:
+                h("Content-Type", ctype)
+            h("X-GitHub-Request-Id", self.request_id)
+            return
         if ctype:
             h("Content-Type", ctype)
         if status == 200 and self.command in ("GET", "HEAD"):
@@ -2115,7 +2330,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Send the status line and headers.  length: Content-Length;
         chunked: Transfer-Encoding: chunked; neither: no body (204, 304,
         HEAD) or, for a body, close-delimited."""
-        if not self.body.started and not self.body.done:
+        if not self.body.started and not self.body.done and \
+                not self._body_streaming:
             try:
                 self.body.drain()
             except BodyError:
@@ -3295,8 +3511,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if name == "requests" and m in METHODS_READ:
                 since = int(q["since"]) if "since" in q else None
                 return self.send_json(200, fake.requests(
-                    since, q.get("method"), q.get("path_prefix")),
-                    etag=False)
+                    since, q.get("method"), q.get("path_prefix"),
+                    q.get("site")), etag=False)
             if name == "reset" and m == "POST":
                 if q.get("only") == "requests":
                     fake.clear()
@@ -3339,7 +3555,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if name == "credentials" and m == "POST":
                 fake.add_credential(obj["credential"], obj["login"],
                                     obj.get("repos"), obj.get("rate_limit"),
-                                    obj.get("scopes"), obj.get("permission"))
+                                    obj.get("scopes"), obj.get("permission"),
+                                    obj.get("copilot"))
                 return self.send_json(200, {"ok": True}, etag=False)
             if name == "repos" and m == "POST":
                 spec = dict(obj)
@@ -3348,6 +3565,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_json(200, {"ok": True}, etag=False)
             if name == "apps":
                 return self._control_apps(args, obj)
+            if name in ("sites", "git", "assets", "copilot"):
+                return self._control_sites(name, args, obj)
             if name == "stats":
                 peak = None
                 if m == "POST" and q.get("reset_peak") in ("1", "true"):
@@ -3364,7 +3583,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if peak is not None:
                     st["peak_reset"] = peak
                 return self.send_json(200, st, etag=False)
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        except (KeyError, TypeError, ValueError, RuntimeError,
+                subprocess.CalledProcessError) as e:
             return self.send_error_json(400, "Bad control request: %s" % e)
         self._not_found()
 
@@ -3414,6 +3634,7 @@ class FakeGitHubClient:
         self.prefix = "/" + prefix.strip("/")
         self.proc = proc
         self.port = urllib.parse.urlsplit(self.url).port
+        self._sites = None
 
     def _call(self, method, name, obj=None, query=None):
         u = self.url + self.prefix + "/" + name
@@ -3426,9 +3647,11 @@ class FakeGitHubClient:
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read())
 
-    def requests(self, since=None, method=None, path_prefix=None):
+    def requests(self, since=None, method=None, path_prefix=None,
+                 site=None):
         q = {k: v for k, v in (("since", since), ("method", method),
-                               ("path_prefix", path_prefix)) if v is not None}
+                               ("path_prefix", path_prefix), ("site", site))
+             if v is not None}
         return self._call("GET", "requests", query=q)
 
     def clear(self):
@@ -3458,11 +3681,11 @@ class FakeGitHubClient:
             "next": next, "retry_after": retry_after, "status": status}})
 
     def add_credential(self, credential, login, repos=None, rate_limit=None,
-                       scopes=None, permission=None):
+                       scopes=None, permission=None, copilot=None):
         self._call("POST", "credentials", {
             "credential": credential, "login": login, "repos": repos,
             "rate_limit": rate_limit, "scopes": scopes,
-            "permission": permission})
+            "permission": permission, "copilot": copilot})
 
     def add_repo(self, full_name, **spec):
         spec["full_name"] = full_name
@@ -3517,6 +3740,71 @@ class FakeGitHubClient:
         if reset_peak:
             return self._call("POST", "stats", {}, {"reset_peak": "1"})
         return self._call("GET", "stats")
+
+    # ---- the sites (SITES)
+
+    def sites(self):
+        """{"prefixes", "git_root", "urls"} of the server."""
+        if self._sites is None:
+            self._sites = self._call("GET", "sites")
+        return self._sites
+
+    @property
+    def site_prefixes(self):
+        return self.sites()["prefixes"]
+
+    def site_url(self, site):
+        return self.url if site == "api" else \
+            self.url + self.site_prefixes[site]
+
+    def git_repo_path(self, full_name):
+        return self._call("GET", "git", query={"repo": full_name})["path"]
+
+    def git_refs(self, full_name):
+        return self._call("GET", "git", query={"repo": full_name})["refs"]
+
+    def git_seed(self, full_name, files, branch=None, message=None):
+        b64 = {k: base64.b64encode(v if isinstance(v, bytes) else
+                                   v.encode()).decode()
+               for k, v in files.items() if v is not None}
+        return self._call("POST", "git", {
+            "repo": full_name, "files_b64": b64, "branch": branch,
+            "message": message,
+            "files": {k: None for k, v in files.items() if v is None}}
+        )["commit"]
+
+    def add_release_asset(self, full_name, tag, name, data=None, size=None,
+                          content_type="application/octet-stream",
+                          latest=True):
+        if isinstance(data, str):
+            data = data.encode()
+        return self._call("POST", "assets", {
+            "repo": full_name, "tag": tag, "name": name,
+            "data_b64": None if data is None else
+            base64.b64encode(data).decode(), "size": size,
+            "content_type": content_type, "latest": latest})["url"]
+
+    def release_assets(self):
+        return self._call("GET", "assets")
+
+    def copilot_tokens(self, login=None):
+        q = {"login": login} if login is not None else None
+        return self._call("GET", "copilot", query=q)["tokens"]
+
+    def set_copilot(self, refresh_in=None, lifetime=None):
+        self._call("POST", "copilot", {"refresh_in": refresh_in,
+                                       "lifetime": lifetime})
+
+    def set_copilot_fault(self, next=1, status=500, message=None):
+        self._call("POST", "copilot/faults", {
+            "next": next, "status": status, "message": message})
+
+    def clear_copilot_faults(self):
+        self._call("DELETE", "copilot/faults")
+
+    def expire_copilot_tokens(self, login=None, token=None):
+        return self._call("POST", "copilot/expire", {
+            "login": login, "token": token})["expired"]
 
     def close(self, timeout=5):
         """Stop the spawned process (SIGTERM, then SIGKILL), by its pid."""

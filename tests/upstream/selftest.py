@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1745,6 +1746,621 @@ def t_apps_in_process():
         fake.close()
 
 
+# ------------------------------------------------------------ the sites
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(
+        ("%s:%s" % (user, password)).encode()).decode()
+
+
+def git_cmd(*args, cwd=None, input=None):
+    """Run the real git client (no prompt, no user configuration):
+    (returncode, stdout, stderr) as text."""
+    import subprocess
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
+               GIT_CONFIG_GLOBAL=os.devnull, GIT_ASKPASS="/bin/false",
+               SSH_ASKPASS="/bin/false", LC_ALL="C")
+    env.pop("GIT_DIR", None)
+    r = subprocess.run(["git", "-c", "user.name=Self Test", "-c",
+                        "user.email=selftest@example.com", "-c",
+                        "init.defaultBranch=main", "-c",
+                        "credential.helper="] + list(args),
+                       cwd=cwd or T.tmp, env=env, capture_output=True,
+                       input=input, timeout=120)
+    return r.returncode, r.stdout.decode("utf-8", "replace"), \
+        r.stderr.decode("utf-8", "replace")
+
+
+def t_sites_routing():
+    srv = fg.FakeGitHub().start()
+    try:
+        p = srv.port
+        r = req("GET", "/_web/nothing/here", port=p)
+        r2 = req("GET", "/_raw/acme", port=p)
+        r3 = req("GET", "/_copilot/models", port=p)
+        r4 = req("GET", "/_codeload/x", port=p)
+        r5 = req("GET", "/repos/acme/widgets", ALICE, port=p)
+        recs = srv.requests()
+        check("sites: unknown web path 404 text", r.status == 404 and
+              r.body == b"Not Found\n" and
+              r.h("X-RateLimit-Limit") is None and
+              r.h("X-GitHub-Request-Id"), (r.status, r.body))
+        check("sites: records name the site, path as received",
+              [(x["site"], x["path"], x["site_path"]) for x in recs] == [
+                  ("web", "/_web/nothing/here", "/nothing/here"),
+                  ("raw", "/_raw/acme", "/acme"),
+                  ("copilot", "/_copilot/models", "/models"),
+                  ("codeload", "/_codeload/x", "/x"),
+                  ("api", "/repos/acme/widgets", "/repos/acme/widgets")],
+              [(x["site"], x["path"], x["site_path"]) for x in recs])
+        check("sites: raw/codeload 404s, copilot 401 without a token",
+              r2.status == 404 and r4.status == 404 and r3.status == 401 and
+              r5.status == 200, (r2.status, r3.status, r4.status))
+        check("sites: requests(site=)",
+              [x["path"] for x in srv.requests(site="raw")] ==
+              ["/_raw/acme"])
+        check("sites: site_url()", srv.site_url("web") == srv.url + "/_web"
+              and srv.site_url("api") == srv.url)
+        r = req("GET", "/acme/widgets.git/info/refs?service=git-upload-pack",
+                ALICE, port=p)
+        check("sites: git on the API site stays 404", r.status == 404)
+        seen = []
+        srv.add_route(["GET"], r"/special/(\w+)", lambda ex, w: (
+            seen.append(w), ex.send_bytes(200, w.encode(),
+                                          ctype="text/plain")), site="web")
+        r = req("GET", "/_web/special/word", port=p)
+        r2 = req("GET", "/special/word", port=p)
+        check("sites: add_route(site=) matches the site's paths",
+              r.body == b"word" and r2.status == 404 and seen == ["word"],
+              (r.status, r2.status))
+    finally:
+        srv.stop()
+    srv = fg.FakeGitHub(site_prefixes={"web": "/gh", "raw": ""}).start()
+    try:
+        p = srv.port
+        r = req("GET", "/gh/acme/widgets.git/info/refs?service="
+                "git-upload-pack", port=p)
+        r2 = req("GET", "/_web/acme/widgets.git/info/refs?service="
+                 "git-upload-pack", port=p)
+        r3 = req("GET", "/_raw/acme/widgets/main/README.md", ALICE, port=p)
+        check("sites: site_prefixes knob", r.status == 401 and
+              r2.status == 404 and r3.status == 404 and
+              r2.json()["message"] == "Not Found" and
+              srv.site_prefixes == {"web": "/gh"} and
+              [x["site"] for x in srv.requests()] == ["web", "api", "api"],
+              (r.status, r2.status, srv.site_prefixes))
+    finally:
+        srv.stop()
+
+
+def t_sites_git():
+    srv = fg.FakeGitHub(chunk_threshold=256).start()
+    web = srv.site_url("web")
+    hostport = "127.0.0.1:%d" % srv.port
+    d = os.path.join(T.tmp, "git")
+    import shutil
+    os.mkdir(d)
+    try:
+        p = srv.port
+        seed = srv.git_refs("acme/widgets")["refs/heads/main"]
+        path = srv.git_repo_path("acme/widgets")
+        check("git: bare repository seeded on main", os.path.isfile(
+            os.path.join(path, "HEAD")) and len(seed) == 40 and
+            srv.git_has("acme/widgets", seed))
+        url = "http://x:%s@%s/_web/acme/widgets.git" % (ALICE, hostport)
+        srv.clear()
+        rc, _, err = git_cmd("clone", "-q", url, "w", cwd=d)
+        recs = srv.requests()
+        check("git: clone with Basic (token as password)", rc == 0 and
+              os.path.isfile(os.path.join(d, "w", "README.md")), err)
+        check("git: the first request is refused 401, Basic realm GitHub",
+              recs[0]["status"] == 401 and recs[1]["status"] == 200 and
+              recs[1]["login"] == "alice", [x["status"] for x in recs])
+        check("git: Git-Protocol and the service recorded",
+              ["Git-Protocol", "version=2"] in recs[1]["headers"] and
+              recs[1]["git_service"] == "git-upload-pack" and
+              recs[-1]["method"] == "POST" and recs[-1]["cgi_exit"] == 0,
+              recs[-1])
+        rc, out, err = git_cmd("ls-remote", "http://%s@%s/_web/acme/widgets"
+                               % (ALICE, hostport), cwd=d)
+        check("git: token as user name, repository without .git",
+              rc == 0 and seed in out, err)
+        rc, _, err = git_cmd("clone", "-q", web + "/acme/widgets.git", "a",
+                             cwd=d)
+        check("git: anonymous clone of a private repository fails",
+              rc != 0 and "Username" in err, err)
+        r = req("GET", "/_web/acme/widgets.git/info/refs?service="
+                "git-upload-pack", port=p)
+        check("git: 401 with WWW-Authenticate: Basic realm=\"GitHub\"",
+              r.status == 401 and
+              r.h("WWW-Authenticate") == 'Basic realm="GitHub"')
+        r = req("GET", "/_web/acme/widgets.git/info/refs?service="
+                "git-upload-pack", port=p, auth=basic("x", "ghp_unknown"))
+        check("git: unknown credential 401", r.status == 401 and
+              b"Invalid username or token" in r.body)
+        rc, _, err = git_cmd("clone", "-q", web + "/octo/public", "pub",
+                             cwd=d)
+        check("git: anonymous clone of a public repository", rc == 0, err)
+        rc, _, err = git_cmd("clone", "-q", "http://x:%s@%s/_web/acme/"
+                             "widgets.git" % (BOB, hostport), "b", cwd=d)
+        check("git: a credential that cannot see it: not found", rc != 0
+              and "not found" in err.lower(), err)
+        r = req("GET", "/_web/acme/gadgets.git/info/refs?service="
+                "git-receive-pack", port=p, auth=basic("x", BOB))
+        check("git: reader's receive-pack 403", r.status == 403 and
+              b"denied to bob" in r.body, (r.status, r.body))
+        r = req("GET", "/_web/octo/public.git/info/refs?service="
+                "git-receive-pack", port=p)
+        check("git: anonymous receive-pack 401", r.status == 401 and
+              r.h("WWW-Authenticate") == 'Basic realm="GitHub"')
+        r = req("GET", "/_web/acme/widgets.git/info/refs", port=p,
+                auth=basic("x", ALICE))
+        check("git: dumb HTTP refused 403", r.status == 403 and
+              b"dumb-http" in r.body)
+        # push, chunked
+        w = os.path.join(d, "w")
+        with open(os.path.join(w, "blob.bin"), "wb") as f:
+            f.write(os.urandom(3 * MB))
+        git_cmd("add", "blob.bin", cwd=w)
+        git_cmd("commit", "-qm", "big", cwd=w)
+        head = git_cmd("rev-parse", "HEAD", cwd=w)[1].strip()
+        srv.clear()
+        rc, _, err = git_cmd("push", "-q", "origin", "main", cwd=w)
+        posts = [x for x in srv.requests(method="POST")
+                 if x["path"].endswith("/git-receive-pack")]
+        check("git: push (chunked body) lands in the bare repository",
+              rc == 0 and srv.git_refs("acme/widgets")["refs/heads/main"]
+              == head and posts and posts[-1]["chunked"] and
+              posts[-1]["body_length"] > 3 * MB and
+              posts[-1]["status"] == 200, (rc, err, [
+                  (x["chunked"], x["body_length"]) for x in posts]))
+        ro = "ghs_readonlyAAAA"
+        srv.add_credential(ro, "robot[bot]", repos=["acme/widgets"],
+                           permission="read")
+        rc, out, err = git_cmd("push", "-q", "http://x:%s@%s/_web/acme/"
+                               "widgets.git" % (ro, hostport),
+                               "HEAD:refs/heads/other", cwd=w)
+        check("git: read-only credential cannot push (403)", rc != 0 and
+              "403" in err and "refs/heads/other" not in
+              srv.git_refs("acme/widgets"), err)
+        # an installation token with contents:read only
+        pub = app_keys()[0][1]
+        srv.add_app(5, pub, {"50": "acme"}, slug="inproc")
+        tok = mint(50, {"permissions": {"contents": "read"}},
+                   token=jwt(iss=5), port=p).json()["token"]
+        tokw = mint(50, {"permissions": {"issues": "write"}},
+                    token=jwt(iss=5), port=p).json()["token"]
+        u = "http://x-access-token:%s@%s/_web/acme/widgets.git"
+        rc1, _, e1 = git_cmd("ls-remote", u % (tok, hostport), cwd=d)
+        rc2, _, e2 = git_cmd("push", "-q", u % (tok, hostport),
+                             "HEAD:refs/heads/other", cwd=w)
+        rc3, _, e3 = git_cmd("ls-remote", u % (tokw, hostport), cwd=d)
+        check("git: installation token: contents:read reads, cannot push;"
+              " no contents: refused", rc1 == 0 and rc2 != 0 and
+              "403" in e2 and rc3 != 0, (e1, e2, e3))
+        # seeding, Git-Protocol v2 and gzip bodies by hand
+        sha = srv.git_seed("acme/widgets", {"docs/new.md": "new\n"},
+                           branch="feature/x")
+        rc, out, err = git_cmd("ls-remote", url, cwd=d)
+        check("git: git_seed() makes a branch", rc == 0 and
+              "%s\trefs/heads/feature/x" % sha in out, out)
+        import gzip
+        body = gzip.compress(b"0014command=ls-refs\n0001" b"0009peel\n0000")
+        r = req("POST", "/_web/acme/widgets.git/git-upload-pack", port=p,
+                body=body, auth=basic("x", ALICE), headers={
+                    "Content-Type": "application/x-git-upload-pack-request",
+                    "Content-Encoding": "gzip", "Git-Protocol":
+                    "version=2"})
+        check("git: v2 ls-refs, gzip body (CGI gets Git-Protocol and "
+              "Content-Encoding)", r.status == 200 and
+              b"refs/heads/feature/x" in r.body and
+              r.h("Content-Type") ==
+              "application/x-git-upload-pack-result", (r.status, r.body))
+        r = req("POST", "/_web/acme/widgets.git/git-upload-pack", port=p,
+                body=b"0000", auth=basic("x", ALICE), headers={
+                    "Content-Type": "application/x-git-upload-pack-request"
+                })
+        check("git: POST with Content-Length", r.status == 200, r.status)
+        srv.reset()
+        check("git: reset() goes back to the seed",
+              srv.git_refs("acme/widgets") == {"refs/heads/main": seed})
+        srv.git_handler = lambda ex, o, rp, rest: ex.send_bytes(
+            200, ("%s %s %s" % (o, rp, rest)).encode(), ctype="text/plain")
+        r = req("GET", "/_web/acme/widgets.git/info/refs", port=p)
+        check("git: git_handler replaces the built-in",
+              r.body == b"acme widgets /info/refs", r.body)
+    finally:
+        srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    check("git: stop() removes the bare repositories",
+          not os.path.exists(path))
+
+
+def t_sites_releases():
+    srv = fg.FakeGitHub().start()
+    try:
+        p = srv.port
+        a = basic("x-access-token", ALICE)
+        loc = srv.add_release_asset("acme/widgets", "v1.0", "tool.tgz",
+                                    b"tool bytes")
+        srv.add_release_asset("acme/widgets", "v0.9", "old.tgz", b"old",
+                              latest=False)
+        big = srv.add_release_asset("octo/public", "v2", "big.bin",
+                                    size=3 * MB)
+        path = "/_web/acme/widgets/releases/download/v1.0/tool.tgz"
+        r = req("GET", path, port=p, auth=a)
+        check("releases: 302 to the fake's objects URL", r.status == 302 and
+              r.h("Location") == loc and loc.startswith(srv.url + "/__fake/"
+                                                        "assets/") and
+              b"redirected" in r.body, (r.status, r.headers))
+        r = req("HEAD", path, port=p, auth=a)
+        check("releases: HEAD 302 too", r.status == 302 and
+              r.h("Location") == loc)
+        r = req("GET", urllib.parse.urlsplit(loc).path, port=p)
+        check("releases: the asset's bytes, no credential needed",
+              r.status == 200 and r.body == b"tool bytes" and
+              r.h("Content-Disposition") == "attachment; filename=tool.tgz"
+              and r.h("Content-Type") == "application/octet-stream" and
+              srv.requests()[-1]["site"] == "objects", r.status)
+        r = req("GET", "/_web/acme/widgets/releases/latest/download/"
+                "tool.tgz", port=p, auth=a)
+        r2 = req("GET", "/_web/acme/widgets/releases/latest/download/"
+                 "old.tgz", port=p, auth=a)
+        check("releases: latest", r.status == 302 and
+              r.h("Location") == loc and r2.status == 404)
+        r = req("GET", "/_web/acme/widgets/releases/download/v0.9/old.tgz",
+                port=p, auth=a)
+        check("releases: an older tag", r.status == 302)
+        for what, pth, au in (
+                ("unknown file", "/_web/acme/widgets/releases/download/"
+                 "v1.0/nope", a),
+                ("unknown tag", "/_web/acme/widgets/releases/download/"
+                 "v9/tool.tgz", a),
+                ("no credential, private", path, None),
+                ("no access", path, basic("x", BOB))):
+            r = req("GET", pth, port=p, auth=au)
+            check("releases: %s: 404" % what, r.status == 404, r.status)
+        r = req("GET", "/_web/octo/public/releases/download/v2/big.bin",
+                port=p)
+        r2 = req("HEAD", urllib.parse.urlsplit(big).path, port=p)
+        r3 = req("GET", urllib.parse.urlsplit(big).path, port=p)
+        check("releases: public, anonymous; a pattern asset",
+              r.status == 302 and r.h("Location") == big and
+              r2.h("Content-Length") == str(3 * MB) and r2.body == b"" and
+              r3.body == fg.pattern(3 * MB), (r.status, r2.headers))
+        check("releases: release_assets()", [
+            (x["name"], x["downloads"], x["latest"])
+            for x in srv.release_assets()] == [
+                ("tool.tgz", 1, True), ("old.tgz", 0, False),
+                ("big.bin", 1, True)], srv.release_assets())
+        r = req("POST", path, port=p, auth=a)
+        check("releases: POST 404", r.status == 404)
+    finally:
+        srv.stop()
+
+
+def t_sites_codeload():
+    import io
+    import tarfile
+    srv = fg.FakeGitHub().start()
+    try:
+        p = srv.port
+        sha = srv.git_refs("acme/widgets")["refs/heads/main"]
+        r = req("GET", "/_codeload/acme/widgets/tar.gz/main", ALICE, port=p)
+        names = []
+        if r.status == 200:
+            with tarfile.open(fileobj=io.BytesIO(r.body)) as tf:
+                names = tf.getnames()
+        check("codeload: tar.gz of main", r.status == 200 and
+              r.h("Content-Type") == "application/x-gzip" and
+              r.h("Content-Disposition") ==
+              "attachment; filename=widgets-main.tar.gz" and
+              "widgets-main/README.md" in names and
+              r.h("Transfer-Encoding") == "chunked", (r.status, names))
+        check("codeload: deterministic, codeload_bytes()",
+              r.body == srv.codeload_bytes("acme/widgets", "tar.gz", "main")
+              and req("GET", "/_codeload/acme/widgets/tar.gz/main", ALICE,
+                      port=p).body == r.body)
+        r = req("GET", "/_codeload/acme/widgets/zip/" + sha, ALICE, port=p)
+        check("codeload: zip of a commit id", r.status == 200 and
+              r.body[:2] == b"PK" and r.h("Content-Type") ==
+              "application/zip")
+        r = req("GET", "/_codeload/acme/widgets/legacy.tar.gz/main", ALICE,
+                port=p)
+        names = []
+        if r.status == 200:
+            with tarfile.open(fileobj=io.BytesIO(r.body)) as tf:
+                names = tf.getnames()
+        check("codeload: legacy.tar.gz names",
+              r.h("Content-Disposition") == "attachment; filename="
+              "acme-widgets-%s.tar.gz" % sha[:7] and
+              "acme-widgets-%s/README.md" % sha[:7] in names, names)
+        srv.git_seed("acme/widgets", {"x": "y"}, branch="release/1.0")
+        r = req("GET", "/_codeload/acme/widgets/tar.gz/release/1.0", ALICE,
+                port=p)
+        check("codeload: a ref with a slash", r.status == 200 and
+              "widgets-release-1.0.tar.gz" in r.h("Content-Disposition"))
+        r = req("HEAD", "/_codeload/acme/widgets/zip/main", ALICE, port=p)
+        check("codeload: HEAD", r.status == 200 and r.body == b"" and
+              r.h("Content-Type") == "application/zip")
+        for what, pth, tok in (
+                ("unknown ref", "/_codeload/acme/widgets/zip/nope", ALICE),
+                ("no credential", "/_codeload/acme/widgets/zip/main", None),
+                ("no access", "/_codeload/acme/widgets/zip/main", BOB),
+                ("bad credential", "/_codeload/acme/widgets/zip/main",
+                 "ghp_nope"),
+                ("unknown format", "/_codeload/acme/widgets/rar/main",
+                 ALICE)):
+            r = req("GET", pth, tok, port=p)
+            check("codeload: %s: 404" % what, r.status == 404 and
+                  r.body == b"404: Not Found", r.status)
+        r = req("GET", "/_codeload/octo/public/tar.gz/main", port=p)
+        check("codeload: public without a credential", r.status == 200)
+    finally:
+        srv.stop()
+
+
+def t_sites_raw():
+    srv = fg.FakeGitHub().start()
+    try:
+        p = srv.port
+        r = req("GET", "/_raw/acme/widgets/main/README.md", ALICE, port=p)
+        check("raw: a file", r.status == 200 and
+              r.body.startswith(b"# widgets\n") and
+              r.h("Content-Type") == "text/plain; charset=utf-8" and
+              r.h("Content-Length") == str(len(r.body)), r.status)
+        r = req("GET", "/_raw/acme/widgets/main/src/hello.txt?token=abc&x=1",
+                ALICE, port=p)
+        rec = srv.requests()[-1]
+        check("raw: nested path; the query recorded",
+              r.body == b"hello from acme/widgets\n" and
+              rec["query"] == "token=abc&x=1" and rec["site"] == "raw" and
+              rec["raw"] == ["acme/widgets", "main", "src/hello.txt"],
+              rec.get("raw"))
+        sha = srv.git_seed("acme/widgets", {"a/b.txt": b"\x00\x01bin"},
+                           branch="fix/one")
+        r = req("GET", "/_raw/acme/widgets/fix/one/a/b.txt", ALICE, port=p)
+        r2 = req("GET", "/_raw/acme/widgets/%s/a/b.txt" % sha, ALICE,
+                 port=p)
+        r3 = req("GET", "/_raw/acme/widgets/refs/heads/fix/one/a/b.txt",
+                 ALICE, port=p)
+        check("raw: refs with slashes, commit ids, refs/heads/",
+              r.body == r2.body == r3.body == b"\x00\x01bin",
+              (r.status, r2.status, r3.status))
+        r = req("HEAD", "/_raw/acme/widgets/main/README.md", ALICE, port=p)
+        check("raw: HEAD", r.status == 200 and r.body == b"" and
+              int(r.h("Content-Length")) > 0)
+        for what, pth, tok in (
+                ("unknown path", "/_raw/acme/widgets/main/nope", ALICE),
+                ("a tree", "/_raw/acme/widgets/main/src", ALICE),
+                ("no credential", "/_raw/acme/widgets/main/README.md", None),
+                ("no access", "/_raw/acme/widgets/main/README.md", BOB)):
+            r = req("GET", pth, tok, port=p)
+            check("raw: %s: 404" % what, r.status == 404, r.status)
+        r = req("POST", "/_raw/acme/widgets/main/README.md", ALICE, port=p,
+                body=b"x")
+        check("raw: POST 405", r.status == 405)
+        r = req("GET", "/_raw/octo/public/main/README.md", port=p)
+        check("raw: public without a credential", r.status == 200)
+    finally:
+        srv.stop()
+
+
+def t_sites_copilot():
+    srv = fg.FakeGitHub(copilot_refresh_in=100, copilot_lifetime=200)
+    srv.add_credential("gho_aliceOAUTH", "alice")
+    srv.add_credential("ghu_bobUSER", "bob")
+    srv.start()
+    try:
+        p = srv.port
+        t0 = int(time.time())
+        r = req("GET", "/copilot_internal/v2/token", "gho_aliceOAUTH",
+                port=p)
+        j = r.json() if r.status == 200 else {}
+        tok = j.get("token", "")
+        check("copilot: token exchange", r.status == 200 and
+              tok.startswith("tid=") and ";exp=%d;" % j["expires_at"] in tok
+              and abs(j["expires_at"] - t0 - 200) <= 2 and
+              j["refresh_in"] == 100 and
+              j["endpoints"]["api"] == "https://api.githubcopilot.com" and
+              r.h("X-RateLimit-Limit") is not None, r.body)
+        toks = srv.copilot_tokens()
+        check("copilot: copilot_tokens()", len(toks) == 1 and
+              toks[0]["token"] == tok and toks[0]["login"] == "alice" and
+              not toks[0]["expired"] and
+              toks[0]["credential_prefix"] == "gho_alic", toks)
+        r = req("GET", "/api/v3/copilot_internal/v2/token", "ghu_bobUSER",
+                port=p)
+        check("copilot: ghu_ and /api/v3", r.status == 200)
+        r = req("GET", "/copilot_internal/v2/token", ALICE, port=p)
+        check("copilot: a PAT gets 404", r.status == 404 and
+              r.json() == {"message": "Not Found",
+                           "documentation_url": "https://docs.github.com/"
+                           "rest"})
+        r = req("GET", "/copilot_internal/v2/token", "gho_unknown", port=p)
+        r2 = req("GET", "/copilot_internal/v2/token", port=p)
+        check("copilot: unknown 401, anonymous 401", r.status == 401 and
+              r.json()["message"] == "Bad credentials" and
+              r2.status == 401)
+        srv.set_copilot(refresh_in=5, lifetime=60)
+        srv.set_copilot_fault(2, 503)
+        rs = [req("GET", "/copilot_internal/v2/token", "gho_aliceOAUTH",
+                  port=p) for _ in range(3)]
+        check("copilot: faults, then set_copilot() values",
+              [x.status for x in rs] == [503, 503, 200] and
+              rs[0].json()["message"] == "Service Unavailable" and
+              rs[2].json()["refresh_in"] == 5 and
+              srv.requests()[-2]["fault"] == "copilot:503",
+              [x.status for x in rs])
+        srv.set_copilot_fault(1, 401, "Bad credentials")
+        r = req("GET", "/copilot_internal/v2/token", "gho_aliceOAUTH",
+                port=p)
+        check("copilot: fault message", r.status == 401 and
+              r.json()["message"] == "Bad credentials")
+        # the Copilot site
+        r = req("POST", "/_copilot/chat/completions?x=1", port=p,
+                auth="Bearer " + tok, body={"model": "gpt-4o"},
+                headers={"sec-GitHub-allowed-enterprise": "acme-ent"})
+        j = r.json()
+        rec = srv.requests()[-1]
+        check("copilot site: echoes token and login", r.status == 200 and
+              j["login"] == "alice" and j["token"] == tok and
+              j["path"] == "/chat/completions" and j["query"] == "x=1" and
+              j["enterprise"] == "acme-ent" and j["method"] == "POST" and
+              rec["login"] == "alice" and rec["site"] == "copilot", j)
+        r = req("GET", "/_copilot/models", port=p, auth="Bearer " + tok)
+        check("copilot site: models", r.status == 200 and
+              "gpt-4o" in [m["id"] for m in r.json()["data"]])
+        n = len(srv.requests())
+        rs = [req("GET", "/_copilot/models", port=p, auth=a) for a in
+              (None, "Bearer tid=forged", "token " + tok,
+               "Bearer gho_aliceOAUTH")]
+        check("copilot site: no, forged, wrong scheme, OAuth: 401, "
+              "recorded", [x.status for x in rs] == [401] * 4 and
+              len(srv.requests()) == n + 4 and
+              "unauthorized" in rs[0].json()["message"],
+              [x.status for x in rs])
+        check("copilot: expire_copilot_tokens()",
+              srv.expire_copilot_tokens(token=tok) == 1 and
+              req("GET", "/_copilot/models", port=p,
+                  auth="Bearer " + tok).status == 401 and
+              srv.copilot_tokens()[0]["expired"])
+        tok2 = srv.copilot_tokens()[-1]["token"]
+        s, f = raw_connect(p)
+        body = b'{"stream": true}'
+        s.sendall(b"POST /_copilot/chat/completions HTTP/1.1\r\nHost: h\r\n"
+                  b"Authorization: Bearer " + tok2.encode() + b"\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        st, hd, _, data, chunks = read_response(f)
+        s.close()
+        check("copilot site: stream: server-sent events, chunked",
+              st == 200 and hd["content-type"] == "text/event-stream" and
+              chunks and data.endswith(b"data: [DONE]\n\n") and
+              data.count(b"data: ") == 5, (st, data[:200]))
+    finally:
+        srv.stop()
+
+
+def t_sites_client():
+    """The sites' test methods through FakeGitHubClient (subprocess)."""
+    reset()
+    check("client: sites()", FAKE.site_prefixes == fg.SITE_PREFIXES and
+          FAKE.site_url("raw") == FAKE.url + "/_raw")
+    path = FAKE.git_repo_path("acme/gadgets")
+    sha = FAKE.git_seed("acme/gadgets", {"f.txt": "x", "g.bin": b"\xff"},
+                        message="m")
+    check("client: git_repo_path, git_seed, git_refs", os.path.isdir(path)
+          and FAKE.git_refs("acme/gadgets")["refs/heads/main"] == sha)
+    r = req("GET", "/_raw/acme/gadgets/main/g.bin", ALICE)
+    check("client: seeded bytes served", r.body == b"\xff")
+    loc = FAKE.add_release_asset("acme/gadgets", "v1", "a.bin", b"\x00A")
+    r = req("GET", "/_web/acme/gadgets/releases/download/v1/a.bin", BOB)
+    check("client: add_release_asset", r.status == 302 and
+          r.h("Location") == loc and req(
+              "GET", urllib.parse.urlsplit(loc).path).body == b"\x00A" and
+          FAKE.release_assets()[0]["downloads"] == 1)
+    FAKE.add_credential("gho_clientOAUTH", "alice")
+    FAKE.set_copilot(refresh_in=7, lifetime=70)
+    FAKE.set_copilot_fault(1, 500)
+    r1 = req("GET", "/copilot_internal/v2/token", "gho_clientOAUTH")
+    r2 = req("GET", "/copilot_internal/v2/token", "gho_clientOAUTH")
+    toks = FAKE.copilot_tokens()
+    check("client: copilot settings, faults, tokens", r1.status == 500 and
+          r2.json()["refresh_in"] == 7 and len(toks) == 1 and
+          toks[0]["token"] == r2.json()["token"])
+    FAKE.set_copilot_fault(1, 500)
+    FAKE.clear_copilot_faults()
+    check("client: clear_copilot_faults, expire_copilot_tokens",
+          req("GET", "/copilot_internal/v2/token",
+              "gho_clientOAUTH").status == 200 and
+          FAKE.expire_copilot_tokens(login="alice") == 2)
+    check("client: requests(site=)", [
+        x["path"] for x in FAKE.requests(site="web")] ==
+        ["/_web/acme/gadgets/releases/download/v1/a.bin"])
+    reset()
+    check("client: reset() drops assets and seeds",
+          FAKE.release_assets() == [] and
+          FAKE.git_refs("acme/gadgets")["refs/heads/main"] != sha)
+
+
+def t_mirror():
+    import ssl
+    ca = fg.TestCA()
+    try:
+        m = fg.MirrorServer(tls=True, ca=ca, auth=("mirror", "s3cret"))
+        m.start()
+        try:
+            m.add("/acme/widgets/releases/download/v1/t.tgz", b"mirrored")
+            m.add("/gone", status=410)
+            ctx = ssl.create_default_context(cafile=ca.bundle)
+            out = []
+            for host in ("127.0.0.1", "localhost"):
+                for method, path, auth in (
+                        ("GET", "/acme/widgets/releases/download/v1/t.tgz",
+                         basic("mirror", "s3cret")),
+                        ("HEAD", "/acme/widgets/releases/download/v1/t.tgz",
+                         basic("mirror", "s3cret")),
+                        ("HEAD", "/acme/widgets/releases/download/v1/t.tgz",
+                         None),
+                        ("GET", "/gone", basic("mirror", "s3cret")),
+                        ("HEAD", "/missing", basic("mirror", "s3cret")),
+                        ("HEAD", "/missing", basic("mirror", "wrong"))):
+                    c = http.client.HTTPSConnection(host, m.port,
+                                                    context=ctx, timeout=10)
+                    h = {"Authorization": auth} if auth else {}
+                    c.request(method, path, headers=h)
+                    r = c.getresponse()
+                    out.append((r.status, r.read(),
+                                r.getheader("WWW-Authenticate"),
+                                r.getheader("Content-Length")))
+                    c.close()
+            check("mirror: https with the test CA, Basic auth, statuses",
+                  out[:6] == [(200, b"mirrored", None, "8"),
+                              (200, b"", None, "8"),
+                              (401, b"", 'Basic realm="mirror"', "13"),
+                              (410, b"Status 410\n", None, "11"),
+                              (404, b"", None, "10"),
+                              (401, b"", 'Basic realm="mirror"', "13")] and
+                  out[6:] == out[:6] and m.url.startswith("https://"), out)
+            recs = m.requests()
+            check("mirror: records", len(recs) == 12 and
+                  recs[0]["method"] == "GET" and recs[0]["user"] == "mirror"
+                  and recs[0]["authorized"] and recs[2]["user"] is None and
+                  recs[5]["authorized"] is False and recs[0]["tls"] and
+                  len(m.requests("HEAD")) == 8, recs[:2])
+            m.clear()
+            check("mirror: clear()", m.requests() == [])
+            n = m.netrc(os.path.join(T.tmp, "netrc"))
+            with open(n) as f:
+                text = f.read()
+            check("mirror: netrc()", text == "machine 127.0.0.1\nlogin "
+                  "mirror\npassword s3cret\n" and
+                  os.stat(n).st_mode & 0o777 == 0o600)
+            os.unlink(n)
+            try:
+                c = http.client.HTTPSConnection(
+                    "127.0.0.1", m.port, timeout=10,
+                    context=ssl.create_default_context())
+                c.request("GET", "/")
+                c.getresponse()
+                bad = False
+            except ssl.SSLError:
+                bad = True
+            check("mirror: not trusted without the test CA", bad)
+        finally:
+            m.stop()
+    finally:
+        ca.cleanup()
+    check("TestCA cleanup", not os.path.exists(ca.dir))
+    with fg.MirrorServer({"/x": b"plain"}) as m:
+        r = req("GET", "/x", port=m.port)
+        r2 = req("PUT", "/x", port=m.port, body=b"")
+        check("mirror: plain HTTP, no auth; 405", r.status == 200 and
+              r.body == b"plain" and r2.status == 405 and
+              m.url == "http://127.0.0.1:%d" % m.port)
+
+
 class T:
     tmp = None
     record = None
@@ -1763,7 +2379,10 @@ def main():
                        t_download_200mb, t_slow_status, t_faults,
                        t_recording, t_concurrency, t_cli_options,
                        t_in_process, t_apps_jwt, t_apps_mint, t_apps_list,
-                       t_apps_ratelimit, t_apps_faults, t_apps_in_process):
+                       t_apps_ratelimit, t_apps_faults, t_apps_in_process,
+                       t_sites_routing, t_sites_git, t_sites_releases,
+                       t_sites_codeload, t_sites_raw, t_sites_copilot,
+                       t_sites_client, t_mirror):
                 section(fn)
     finally:
         if FAKE is not None:
