@@ -197,12 +197,17 @@ netrc_read_file(const char *path, const char *url, char *login,
 {
 	char text[NETRC_FILE_MAX + 1], host[256], what[128];
 	const char *h;
-	ssize_t n;
+	ssize_t n = 0;
 	size_t len = 0;
 	int fd, r;
 
 	h = strstr(url, "://") ? strstr(url, "://") + 3 : url;
-	(void)snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
+	if (*h == '[')		/* an IPv6 address: without its brackets */
+		(void)snprintf(host, sizeof(host), "%.*s",
+		    (int)strcspn(h + 1, "]"), h + 1);
+	else
+		(void)snprintf(host, sizeof(host), "%.*s",
+		    (int)strcspn(h, ":/"), h);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		(void)snprintf(why, whylen, "netrc %s: %s", path,
 		    strerror(errno));
@@ -211,6 +216,13 @@ netrc_read_file(const char *path, const char *url, char *login,
 	while (len < sizeof(text) && (n = read(fd, text + len,
 	    sizeof(text) - len)) > 0)
 		len += (size_t)n;
+	if (n == -1) {
+		(void)snprintf(why, whylen, "netrc %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		sodium_memzero(text, sizeof(text));
+		return -1;
+	}
 	close(fd);
 	if (len > NETRC_FILE_MAX) {
 		sodium_memzero(text, sizeof(text));

@@ -12,9 +12,9 @@
  *    netrc file: then why holds "line N: what", with no secret in it.
  *  - Words are separated by blanks and newlines; a word may be quoted
  *    with '"' (with \" and \\ inside), as curl reads them.  "macdef"
- *    bodies (up to an empty line) are skipped.  A word longer than
- *    NETRC_WORD_MAX, an unknown keyword or a keyword without its value
- *    is an error.
+ *    bodies (up to an empty line) are skipped.  A word of
+ *    NETRC_WORD_MAX bytes or more, an unknown keyword or a keyword
+ *    without its value is an error.
  *  - netrc_read_file() reads the file at path (at most NETRC_FILE_MAX
  *    bytes) and looks up the host of url in it; why then says "netrc
  *    PATH: ..." for -1 (unreadable, too large, malformed) and 1.

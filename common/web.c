@@ -312,7 +312,7 @@ web_strip_query_param(const char *q, size_t n, const char *name, char *out,
 		plen = (size_t)((amp ? amp : end) - p);
 		if (!(plen >= nlen && memcmp(p, name, nlen) == 0 &&
 		    (plen == nlen || p[nlen] == '=')) && plen > 0) {
-			if (o + plen + 1 >= outlen)
+			if (o + (o > 0) + plen >= outlen)
 				return -1;
 			if (o > 0)
 				out[o++] = '&';

@@ -5,9 +5,12 @@
  * read the file system) and frees the result.  When it parses, the
  * config is printed to /dev/null, and also checked for the round trip
  * that "ghp -nv" promises: printed, parsed again and printed again, the
- * text must not change.  Errors are swallowed: the point is that no input
- * crashes, leaks, reads out of bounds or prints a config that does not
- * read back.  Seeds: tests/fuzz/corpus/config/.
+ * text must not change, and the fields of the statements about
+ * github.com's other hosts (releases, codeload, enterprise, block
+ * anonymous git, upstream raw and ca) must read back equal, so that one
+ * config_print() leaves out is caught too.  Errors are swallowed: the
+ * point is that no input crashes, leaks, reads out of bounds or prints a
+ * config that does not read back.  Seeds: tests/fuzz/corpus/config/.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +42,41 @@ print_mem(const struct config *c, size_t *len)
 	return (buf);
 }
 
+static int
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+static int
+policy_equal(const struct policy_conf *a, const struct policy_conf *b)
+{
+	const struct string_entry	*x, *y;
+
+	if (a->mode != b->mode || !str_equal(a->url, b->url) ||
+	    a->check != b->check || !str_equal(a->netrc, b->netrc))
+		return (0);
+	for (x = TAILQ_FIRST(&a->allow), y = TAILQ_FIRST(&b->allow);
+	    x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (strcmp(x->value, y->value) != 0)
+			return (0);
+	return (x == NULL && y == NULL);
+}
+
+static int
+web_equal(const struct config *a, const struct config *b)
+{
+	return (str_equal(a->upstream[UPSTREAM_RAW], b->upstream[UPSTREAM_RAW])
+	    && str_equal(a->upstream_ca, b->upstream_ca) &&
+	    str_equal(a->enterprise, b->enterprise) &&
+	    a->block_anonymous_git == b->block_anonymous_git &&
+	    policy_equal(&a->releases, &b->releases) &&
+	    policy_equal(&a->codeload, &b->codeload));
+}
+
 static void
 round_trip(const struct config *c)
 {
@@ -56,6 +94,11 @@ round_trip(const struct config *c)
 		b = print_mem(c2, &blen);
 		if (alen != blen || memcmp(a, b, alen) != 0) {
 			fprintf(stderr, "round trip differs:\n%s---\n%s", a, b);
+			abort();
+		}
+		if (!web_equal(c, c2)) {
+			fprintf(stderr, "round trip changes a web field:\n%s",
+			    a);
 			abort();
 		}
 		free(b);

@@ -102,6 +102,42 @@ print(const struct config *c)
 	return (buf);
 }
 
+static int
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+static int
+policy_equal(const struct policy_conf *a, const struct policy_conf *b)
+{
+	const struct string_entry	*x, *y;
+
+	if (a->mode != b->mode || !str_equal(a->url, b->url) ||
+	    a->check != b->check || !str_equal(a->netrc, b->netrc))
+		return (0);
+	for (x = TAILQ_FIRST(&a->allow), y = TAILQ_FIRST(&b->allow);
+	    x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (strcmp(x->value, y->value) != 0)
+			return (0);
+	return (x == NULL && y == NULL);
+}
+
+/* The fields of the statements about github.com's other hosts. */
+static int
+web_equal(const struct config *a, const struct config *b)
+{
+	return (str_equal(a->upstream[UPSTREAM_RAW], b->upstream[UPSTREAM_RAW])
+	    && str_equal(a->upstream_ca, b->upstream_ca) &&
+	    str_equal(a->enterprise, b->enterprise) &&
+	    a->block_anonymous_git == b->block_anonymous_git &&
+	    policy_equal(&a->releases, &b->releases) &&
+	    policy_equal(&a->codeload, &b->codeload));
+}
+
 /* print, parse what was printed, print again: the same text. */
 static void
 round_trip(const struct config *c)
@@ -117,6 +153,7 @@ round_trip(const struct config *c)
 	if (c2 != NULL) {
 		b = print(c2);
 		CHECK_STR(a, b);
+		CHECK(web_equal(c, c2));
 		free(b);
 	}
 	config_free(c2);
@@ -647,8 +684,8 @@ test_errors_keywords(void)
 	fails(L "log foo \"/x\"\n",
 	    "t.conf:2: log: expected \"audit\" or \"access\", got \"foo\"");
 	fails(L "upstream gitlab \"https://x\"\n", "t.conf:2: upstream: "
-	    "expected \"api\", \"web\", \"codeload\", \"copilot\" or "
-	    "\"timeout\", got \"gitlab\"");
+	    "expected \"api\", \"web\", \"codeload\", \"copilot\", \"raw\", "
+	    "\"ca\" or \"timeout\", got \"gitlab\"");
 	fails(L "user\n", "t.conf:2: user: expected a name, got end of line");
 	fails(L "user \"\"\n", "t.conf:2: user: empty name");
 	fails(L "keyholder user \"\"\n", "t.conf:2: keyholder user: empty name");
@@ -665,7 +702,8 @@ test_errors_keywords(void)
 	fails(L "metrics on ::1 port 1\n",
 	    "t.conf:2: metrics: expected \"listen\", got \"on\"");
 	fails(L "block \"tokens\" { x }\n",
-	    "t.conf:2: block: expected \"tokens\", got \"tokens\"");
+	    "t.conf:2: block: expected \"tokens\" or \"anonymous\", got "
+	    "\"tokens\"");
 }
 
 static void
@@ -1024,6 +1062,484 @@ test_errors_many(void)
 	    "t.conf:11: unexpected '}'");
 }
 
+/*
+ * The statements about github.com's other hosts (config_web.c) and the
+ * upstream scalars that came with them.
+ */
+
+#define O39	"abcdefghijklmnopqrstuvwxyz-0123456789_A"
+#define N50	"abcdefghijklmnopqrstuvwxyz.0123456789-_ABCDEFGHIJK"
+
+static void
+test_web_defaults(void)
+{
+	struct config	*c;
+
+	c = parse(L);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->upstream[UPSTREAM_RAW],
+	    "https://raw.githubusercontent.com");
+	CHECK_STR(c->upstream_ca, "/etc/ssl/certs/ca-certificates.crt");
+	CHECK_STR(c->upstream_ca, CONFIG_DEFAULT_CA);
+	CHECK(c->releases.mode == POLICY_PASS);
+	CHECK(c->releases.url == NULL && c->releases.netrc == NULL &&
+	    c->releases.check == 0 && TAILQ_EMPTY(&c->releases.allow));
+	CHECK(c->codeload.mode == POLICY_PASS);
+	CHECK(c->codeload.url == NULL && c->codeload.netrc == NULL &&
+	    c->codeload.check == 0 && TAILQ_EMPTY(&c->codeload.allow));
+	CHECK(c->enterprise == NULL);
+	CHECK(c->block_anonymous_git == 0);
+	round_trip(c);
+	config_free(c);
+
+	CHECK_STR(config_upstream_name(UPSTREAM_RAW), "raw");
+	CHECK_STR(config_upstream_default(UPSTREAM_RAW),
+	    "https://raw.githubusercontent.com");
+}
+
+static const char web_every[] =
+    L
+    "upstream raw \"https://raw.example.com/\"\n"
+    "upstream ca \"/etc/ghp/ca.pem\"\n"
+    "block anonymous git\n"
+    "enterprise \"Acme-Corp_1.x\"\n"
+    "releases redirect to \"https://mirror.example.com/releases/\" check "
+    "netrc \"/etc/ghp/netrc\" allow { \"acme/widgets\" beta/* }\n"
+    "codeload block allow {\n"
+    "\tacme/widgets\n"
+    "\t\"Acme_2/*\"\n"
+    "}\n";
+
+static void
+test_web_every(void)
+{
+	struct config		*c;
+	struct string_entry	*s;
+	char			*out;
+
+	c = parse(web_every);
+	CHECK(c != NULL);
+	CHECK_STR(errbuf, "");
+	if (c == NULL)
+		return;
+	CHECK_STR(c->upstream[UPSTREAM_RAW], "https://raw.example.com/");
+	CHECK_STR(c->upstream_ca, "/etc/ghp/ca.pem");
+	CHECK(c->block_anonymous_git == 1);
+	CHECK(c->allow_anonymous == 0);
+	CHECK_STR(c->enterprise, "Acme-Corp_1.x");
+
+	CHECK(c->releases.mode == POLICY_REDIRECT);
+	CHECK_STR(c->releases.url, "https://mirror.example.com/releases");
+	CHECK(c->releases.check == 1);
+	CHECK_STR(c->releases.netrc, "/etc/ghp/netrc");
+	s = TAILQ_FIRST(&c->releases.allow);
+	CHECK(s != NULL && strcmp(s->value, "acme/widgets") == 0);
+	s = s != NULL ? TAILQ_NEXT(s, entry) : NULL;
+	CHECK(s != NULL && strcmp(s->value, "beta/*") == 0);
+	CHECK(s == NULL || TAILQ_NEXT(s, entry) == NULL);
+
+	CHECK(c->codeload.mode == POLICY_BLOCK);
+	CHECK(c->codeload.url == NULL && c->codeload.check == 0 &&
+	    c->codeload.netrc == NULL);
+	s = TAILQ_FIRST(&c->codeload.allow);
+	CHECK(s != NULL && strcmp(s->value, "acme/widgets") == 0);
+	s = s != NULL ? TAILQ_NEXT(s, entry) : NULL;
+	CHECK(s != NULL && strcmp(s->value, "Acme_2/*") == 0);
+	CHECK(s == NULL || TAILQ_NEXT(s, entry) == NULL);
+
+	/* As printed. */
+	out = print(c);
+	CHECK(strstr(out, "\nupstream raw \"https://raw.example.com/\"\n") !=
+	    NULL);
+	CHECK(strstr(out, "\nupstream ca \"/etc/ghp/ca.pem\"\n") != NULL);
+	CHECK(strstr(out, "\nblock anonymous git\n") != NULL);
+	CHECK(strstr(out, "\nenterprise \"Acme-Corp_1.x\"\n") != NULL);
+	CHECK(strstr(out, "\nreleases redirect to "
+	    "\"https://mirror.example.com/releases\" check netrc "
+	    "\"/etc/ghp/netrc\" allow { \"acme/widgets\" \"beta/*\" }\n") !=
+	    NULL);
+	CHECK(strstr(out, "\ncodeload block allow { \"acme/widgets\" "
+	    "\"Acme_2/*\" }\n") != NULL);
+	free(out);
+	round_trip(c);
+	config_free(c);
+
+	/* With "allow anonymous", and with the keywords in another order. */
+	c = parse(L "codeload pass\nenterprise x\nallow anonymous\n"
+	    "block anonymous git\nreleases block\n");
+	CHECK(c != NULL);
+	CHECK_STR(errbuf, "");
+	if (c != NULL) {
+		CHECK(c->allow_anonymous == 1 && c->block_anonymous_git == 1);
+		CHECK(c->codeload.mode == POLICY_PASS);
+		CHECK(c->releases.mode == POLICY_BLOCK);
+		round_trip(c);
+	}
+	config_free(c);
+}
+
+/* Each form of a policy statement, for releases and for codeload. */
+static void
+test_web_policy_forms(void)
+{
+	static const struct {
+		const char	*text;	/* after "releases " */
+		enum policy_mode mode;
+		const char	*url;
+		int		 check;
+		const char	*netrc;
+		int		 nallow;
+		const char	*printed;	/* NULL: nothing */
+	} forms[] = {
+		{ "pass", POLICY_PASS, NULL, 0, NULL, 0, NULL },
+		{ "block", POLICY_BLOCK, NULL, 0, NULL, 0, " block\n" },
+		{ "block allow { a/b }", POLICY_BLOCK, NULL, 0, NULL, 1,
+		    " block allow { \"a/b\" }\n" },
+		{ "block allow {\n\"a/b\"\nc/*\n}", POLICY_BLOCK, NULL, 0, NULL,
+		    2, " block allow { \"a/b\" \"c/*\" }\n" },
+		{ "redirect to https://m.example.com", POLICY_REDIRECT,
+		    "https://m.example.com", 0, NULL, 0,
+		    " redirect to \"https://m.example.com\"\n" },
+		{ "redirect to \"http://m.example.com:8080/x/\"",
+		    POLICY_REDIRECT, "http://m.example.com:8080/x", 0, NULL, 0,
+		    " redirect to \"http://m.example.com:8080/x\"\n" },
+		{ "redirect to https://m.example.com/// check",
+		    POLICY_REDIRECT, "https://m.example.com", 1, NULL, 0,
+		    " redirect to \"https://m.example.com\" check\n" },
+		{ "redirect to http://m/ check", POLICY_REDIRECT, "http://m",
+		    1, NULL, 0, " redirect to \"http://m\" check\n" },
+		{ "redirect to \"https://[::1]:8443/a\" check netrc /etc/netrc",
+		    POLICY_REDIRECT, "https://[::1]:8443/a", 1, "/etc/netrc", 0,
+		    " redirect to \"https://[::1]:8443/a\" check netrc "
+		    "\"/etc/netrc\"\n" },
+		{ "redirect to https://m allow { a/b c/* }", POLICY_REDIRECT,
+		    "https://m", 0, NULL, 2,
+		    " redirect to \"https://m\" allow { \"a/b\" \"c/*\" }\n" },
+		{ "redirect to https://m check allow { a/b }", POLICY_REDIRECT,
+		    "https://m", 1, NULL, 1,
+		    " redirect to \"https://m\" check allow { \"a/b\" }\n" },
+		{ "redirect to https://m check netrc \"/n \\\"q\\\"\" allow "
+		    "{ a/b }", POLICY_REDIRECT, "https://m", 1, "/n \"q\"", 1,
+		    " redirect to \"https://m\" check netrc \"/n \\\"q\\\"\" "
+		    "allow { \"a/b\" }\n" },
+	};
+	static const char *names[] = { "releases", "codeload" };
+	struct config		*c;
+	struct policy_conf	*pc;
+	struct string_entry	*s;
+	char			 text[512], want[512], *out;
+	size_t			 i, n;
+	int			 w;
+
+	for (w = 0; w < 2; w++)
+		for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+			snprintf(text, sizeof(text), "%s%s %s\n", L, names[w],
+			    forms[i].text);
+			c = parse(text);
+			CHECK(c != NULL);
+			CHECK_STR(errbuf, "");
+			if (c == NULL) {
+				fprintf(stderr, "%s", text);
+				continue;
+			}
+			pc = w == 0 ? &c->releases : &c->codeload;
+			CHECK(pc->mode == forms[i].mode);
+			CHECK(str_equal(pc->url, forms[i].url));
+			CHECK(pc->check == forms[i].check);
+			CHECK(str_equal(pc->netrc, forms[i].netrc));
+			n = 0;
+			TAILQ_FOREACH(s, &pc->allow, entry)
+				n++;
+			CHECK(n == (size_t)forms[i].nallow);
+			/* The other one is untouched. */
+			pc = w == 0 ? &c->codeload : &c->releases;
+			CHECK(pc->mode == POLICY_PASS && pc->url == NULL &&
+			    TAILQ_EMPTY(&pc->allow));
+			out = print(c);
+			if (forms[i].printed != NULL) {
+				snprintf(want, sizeof(want), "\n%s%s", names[w],
+				    forms[i].printed);
+				if (strstr(out, want) == NULL)
+					fprintf(stderr, "want \"%s\" in:\n%s",
+					    want, out);
+				CHECK(strstr(out, want) != NULL);
+			} else {
+				snprintf(want, sizeof(want), "\n%s ",
+				    names[w]);
+				CHECK(strstr(out, want) == NULL);
+			}
+			free(out);
+			round_trip(c);
+			config_free(c);
+		}
+}
+
+static void
+test_web_allow_entries(void)
+{
+	static const char *good[] = {
+		"a/b", "acme/widgets", "acme/*", "Acme-1_x/w.x-y_z", "-/_",
+		"acme/.x", "acme/...", "acme/x.git", O39 "/x",
+		"acme/" N50 N50,
+	};
+	static const char *badones[] = {
+		"acme", "/x", "acme/", "/", "acme/a/b", "a.b/c", "*/*",
+		"acme/.", "acme/..", "acme/wid gets", "acme/*x", "acme/**",
+		"acme/w@", "ac%me/w", "acme/w+x", "ac:me/w", O39 "x/w",
+		"acme/" N50 N50 "x", "acme/w\xc3\xa9",
+	};
+	struct config	*c;
+	char		 text[512], want[512];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%sreleases block allow { \"%s\" "
+		    "}\n", L, good[i]);
+		c = parse(text);
+		CHECK(c != NULL);
+		if (c != NULL) {
+			CHECK_STR(TAILQ_FIRST(&c->releases.allow)->value,
+			    good[i]);
+			round_trip(c);
+		} else
+			fprintf(stderr, "refused: %s\n", errbuf);
+		config_free(c);
+	}
+	for (i = 0; i < sizeof(badones) / sizeof(badones[0]); i++) {
+		snprintf(text, sizeof(text), "%scodeload redirect to https://m "
+		    "allow {\n\"%s\"\n}\n", L, badones[i]);
+		snprintf(want, sizeof(want), "t.conf:3: codeload allow: \"%s\" "
+		    "is not \"owner/repo\" or \"owner/*\"", badones[i]);
+		fails(text, want);
+	}
+	/* Every bad one is reported, each on its line. */
+	fails(L "releases block allow {\nacme/ok\n\"/x\"\nacme/\n}\n",
+	    "t.conf:4: releases allow: \"/x\" is not \"owner/repo\" or "
+	    "\"owner/*\"\n"
+	    "t.conf:5: releases allow: \"acme/\" is not \"owner/repo\" or "
+	    "\"owner/*\"");
+}
+
+static void
+test_web_errors_policy(void)
+{
+	fails(L "releases\n", "t.conf:2: releases: expected \"pass\", "
+	    "\"block\" or \"redirect\", got end of line");
+	fails(L "codeload allow { a/b }\n", "t.conf:2: codeload: expected "
+	    "\"pass\", \"block\" or \"redirect\", got \"allow\"");
+	fails(L "releases \"pass\"\n", "t.conf:2: releases: expected "
+	    "\"pass\", \"block\" or \"redirect\", got \"pass\"");
+	fails(L "releases redirect https://m\n",
+	    "t.conf:2: releases: expected \"to\", got \"https://m\"");
+	fails(L "releases redirect\n",
+	    "t.conf:2: releases: expected \"to\", got end of line");
+	fails(L "releases redirect to\n",
+	    "t.conf:2: releases: expected a URL, got end of line");
+	fails(L "releases redirect to { a/b }\n",
+	    "t.conf:2: releases: expected a URL, got '{'");
+
+	/* Bad URLs. */
+	fails(L "releases redirect to ftp://m\n", "t.conf:2: releases "
+	    "redirect to: bad URL \"ftp://m\": must start with http:// or "
+	    "https://");
+	fails(L "codeload redirect to mirror.example.com\n", "t.conf:2: "
+	    "codeload redirect to: bad URL \"mirror.example.com\": must "
+	    "start with http:// or https://");
+	fails(L "codeload redirect to \"https://u:p@m\"\n", "t.conf:2: "
+	    "codeload redirect to: bad URL \"https://u:p@m\": a user name or "
+	    "password is not allowed");
+	fails(L "codeload redirect to \"https://m/?x=1\"\n", "t.conf:2: "
+	    "codeload redirect to: bad URL \"https://m/?x=1\": a query or "
+	    "fragment is not allowed");
+	fails(L "releases redirect to \"https://\"\n", "t.conf:2: releases "
+	    "redirect to: bad URL \"https://\": host missing");
+	fails(L "releases redirect to \"https://m:0\" check\n", "t.conf:2: "
+	    "releases redirect to: bad URL \"https://m:0\": bad port");
+	fails(L "releases redirect to \"\"\n", "t.conf:2: releases redirect "
+	    "to: bad URL \"\": must start with http:// or https://");
+
+	/* netrc: https only, an absolute path, after "check". */
+	fails(L "releases redirect to http://m check netrc /etc/netrc\n",
+	    "t.conf:2: releases: netrc credentials are sent over https "
+	    "only, and the redirect URL is not https");
+	fails(L "codeload redirect to \"http://m.example.com/x/\" check netrc "
+	    "\"/n\" allow { a/b }\n", "t.conf:2: codeload: netrc credentials "
+	    "are sent over https only, and the redirect URL is not https");
+	fails(L "releases redirect to https://m check netrc\n",
+	    "t.conf:2: releases: expected a netrc file, got end of line");
+	fails(L "releases redirect to https://m check netrc netrc\n",
+	    "t.conf:2: netrc: \"netrc\" is not an absolute path");
+	fails(L "releases redirect to https://m check netrc \"\"\n",
+	    "t.conf:2: netrc: \"\" is not an absolute path");
+	fails(L "releases redirect to https://m netrc /n\n",
+	    "t.conf:2: releases: expected end of line, got \"netrc\"");
+	fails(L "releases redirect to https://m check check\n",
+	    "t.conf:2: releases: expected end of line, got \"check\"");
+	fails(L "releases redirect to https://m allow { a/b } check\n",
+	    "t.conf:2: releases: expected end of line, got \"check\"");
+
+	/* pass takes nothing more; block no URL. */
+	fails(L "releases pass allow { a/b }\n",
+	    "t.conf:2: releases: expected end of line, got \"allow\"");
+	fails(L "releases block extra\n",
+	    "t.conf:2: releases: expected end of line, got \"extra\"");
+	fails(L "codeload block to https://m\n",
+	    "t.conf:2: codeload: expected end of line, got \"to\"");
+	fails(L "codeload block check\n",
+	    "t.conf:2: codeload: expected end of line, got \"check\"");
+
+	/* allow lists. */
+	fails(L "releases block allow { }\n",
+	    "t.conf:2: releases allow: no repository given");
+	fails(L "\ncodeload redirect to https://m allow {\n}\n",
+	    "t.conf:3: codeload allow: no repository given");
+	fails(L "codeload block allow a/b\n",
+	    "t.conf:2: codeload: expected '{', got \"a/b\"");
+	fails(L "codeload block allow\n",
+	    "t.conf:2: codeload: expected '{', got end of line");
+	fails(L "codeload block allow { a/b\n",
+	    "t.conf:2: codeload: missing '}'");
+	fails(L "releases block allow { a/b } extra\n",
+	    "t.conf:2: releases: expected end of line, got \"extra\"");
+	fails(L "releases block allow { a/b } allow { c/d }\n",
+	    "t.conf:2: releases: expected end of line, got \"allow\"");
+
+	/* Each at most once; releases and codeload are apart. */
+	fails(L "releases pass\nreleases block\n",
+	    "t.conf:3: releases already set at line 2");
+	fails(L "codeload block\n\ncodeload redirect to https://m\n",
+	    "t.conf:4: codeload already set at line 2");
+	fails(L "releases pass\nreleases pass\n",
+	    "t.conf:3: releases already set at line 2");
+	fails(L "releases bogus\nreleases pass\n",
+	    "t.conf:2: releases: expected \"pass\", \"block\" or "
+	    "\"redirect\", got \"bogus\"\n"
+	    "t.conf:3: releases already set at line 2");
+	/* The second one is skipped whole, block and all. */
+	fails(L "codeload pass\ncodeload block allow {\n\"/x\"\n}\nworkers 0\n",
+	    "t.conf:3: codeload already set at line 2\n"
+	    "t.conf:6: workers: 0 is out of range (1-256)");
+}
+
+static void
+test_web_errors_other(void)
+{
+	char	text[256], want[512];
+
+	/* block anonymous git */
+	fails(L "block anonymous\n", "t.conf:2: block anonymous: expected "
+	    "\"git\", got end of line");
+	fails(L "block anonymous tokens\n", "t.conf:2: block anonymous: "
+	    "expected \"git\", got \"tokens\"");
+	fails(L "block anonymous \"git\"\n", "t.conf:2: block anonymous: "
+	    "expected \"git\", got \"git\"");
+	fails(L "block anonymous git extra\n", "t.conf:2: block anonymous "
+	    "git: expected end of line, got \"extra\"");
+	fails(L "block anonymous git\nblock anonymous git\n",
+	    "t.conf:3: block anonymous git already set at line 2");
+	fails(L "block git\n", "t.conf:2: block: expected \"tokens\" or "
+	    "\"anonymous\", got \"git\"");
+	fails(L "block\n", "t.conf:2: block: expected \"tokens\" or "
+	    "\"anonymous\", got end of line");
+
+	/* enterprise */
+	fails(L "enterprise\n", "t.conf:2: enterprise: expected an "
+	    "enterprise slug, got end of line");
+	fails(L "enterprise \"a b\"\n", "t.conf:2: enterprise: \"a b\" is "
+	    "not an enterprise slug (letters, digits, '-', '_', '.')");
+	/* Control characters are not written into the error as they are. */
+	fails(L "enterprise \"a\\nb\"\n", "t.conf:2: enterprise: \"a?b\" is "
+	    "not an enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise \"a\\tb\"\n", "t.conf:2: enterprise: \"a?b\" is "
+	    "not an enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise \"acme\\n\"\n", "t.conf:2: enterprise: \"acme?\" "
+	    "is not an enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise \"acme\r\"\n",
+	    "t.conf:2: invalid character 0x0d in quoted string");
+	fails(L "enterprise \"\"\n", "t.conf:2: enterprise: \"\" is not an "
+	    "enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise a/b\n", "t.conf:2: enterprise: \"a/b\" is not an "
+	    "enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise \"a:b\"\n", "t.conf:2: enterprise: \"a:b\" is "
+	    "not an enterprise slug (letters, digits, '-', '_', '.')");
+	fails(L "enterprise a b\n",
+	    "t.conf:2: enterprise: expected end of line, got \"b\"");
+	fails(L "enterprise a\nenterprise b\n",
+	    "t.conf:3: enterprise already set at line 2");
+	fails(L "enterprise a\n\nenterprise a\n",
+	    "t.conf:4: enterprise already set at line 2");
+	/* 100 characters at most. */
+	snprintf(text, sizeof(text), "%senterprise %s%sx\n", L, N50, N50);
+	snprintf(want, sizeof(want), "t.conf:2: enterprise: \"%s%sx\" is not "
+	    "an enterprise slug (letters, digits, '-', '_', '.')", N50, N50);
+	fails(text, want);
+
+	/* upstream raw, upstream ca */
+	fails(L "upstream raw ftp://x\n", "t.conf:2: upstream raw: bad URL "
+	    "\"ftp://x\": must start with http:// or https://");
+	fails(L "upstream raw \"https://u@x\"\n", "t.conf:2: upstream raw: "
+	    "bad URL \"https://u@x\": a user name or password is not allowed");
+	fails(L "upstream raw\n",
+	    "t.conf:2: upstream raw: expected a URL, got end of line");
+	fails(L "upstream raw http://a\nupstream raw http://b\n",
+	    "t.conf:3: upstream raw already set at line 2");
+	fails(L "upstream ca ca.pem\n",
+	    "t.conf:2: upstream ca: \"ca.pem\" is not an absolute path");
+	fails(L "upstream ca \"\"\n",
+	    "t.conf:2: upstream ca: \"\" is not an absolute path");
+	fails(L "upstream ca /a\nupstream ca /b\n",
+	    "t.conf:3: upstream ca already set at line 2");
+}
+
+static void
+test_web_slugs(void)
+{
+	static const char *good[] = {
+		"a", "acme", "Acme-Corp", "acme_corp", "acme.corp", "1", "-",
+		"...", N50 N50,
+	};
+	struct config	*c;
+	char		 text[256];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "%senterprise \"%s\"\n", L,
+		    good[i]);
+		c = parse(text);
+		CHECK(c != NULL);
+		CHECK_STR(errbuf, "");
+		if (c != NULL) {
+			CHECK_STR(c->enterprise, good[i]);
+			round_trip(c);
+		}
+		config_free(c);
+	}
+}
+
+/* A macro may give any of the values. */
+static void
+test_web_macros(void)
+{
+	struct config	*c;
+
+	c = parse(L "mirror = \"https://m.example.com/dl\"\n"
+	    "ent = acme\n"
+	    "releases redirect to $mirror check netrc \"/etc/ghp/netrc\"\n"
+	    "codeload redirect to $mirror\n"
+	    "enterprise $ent\n");
+	CHECK(c != NULL);
+	CHECK_STR(errbuf, "");
+	if (c != NULL) {
+		CHECK_STR(c->releases.url, "https://m.example.com/dl");
+		CHECK_STR(c->codeload.url, "https://m.example.com/dl");
+		CHECK_STR(c->enterprise, "acme");
+		round_trip(c);
+	}
+	config_free(c);
+}
+
 static void
 test_error_cb_default(void)
 {
@@ -1100,6 +1616,14 @@ main(void)
 	UNIT_RUN(test_errors_macros);
 	UNIT_RUN(test_errors_blocks);
 	UNIT_RUN(test_errors_many);
+	UNIT_RUN(test_web_defaults);
+	UNIT_RUN(test_web_every);
+	UNIT_RUN(test_web_policy_forms);
+	UNIT_RUN(test_web_allow_entries);
+	UNIT_RUN(test_web_errors_policy);
+	UNIT_RUN(test_web_errors_other);
+	UNIT_RUN(test_web_slugs);
+	UNIT_RUN(test_web_macros);
 	UNIT_RUN(test_error_cb_default);
 	cleanup();
 	return (UNIT_DONE("test_config"));
