@@ -47,6 +47,8 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_KH_EXHAUSTED] =	T("kh-exhausted", MP_FIXED,
 				    sizeof(struct msg_kh_ratelimit), 0),
 	[MSG_KH_COPILOT] =	T("kh-copilot", MP_TEXT, 0, 0),
+	[MSG_KH_CERT_REQ] =	T("kh-cert-req", MP_BYTES, 0, 0),
+	[MSG_KH_CERT] =		T("kh-cert", MP_BYTES, 0, 0),
 	[MSG_CTL_HELLO] =	T("ctl-hello", MP_FIXED,
 				    sizeof(struct msg_ctl_hello), 0),
 	[MSG_CTL_STATUS] =	T("ctl-status", MP_NONE, 0, 0),

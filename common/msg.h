@@ -100,6 +100,10 @@ enum msg_type {
 	 * Copilot token, never the OAuth token it was exchanged for
 	 */
 	MSG_KH_COPILOT,
+	/* worker -> keyholder: struct msg_kh_cert_req + host + DER key */
+	MSG_KH_CERT_REQ,
+	/* keyholder -> worker: struct msg_kh_cert + DER certificate */
+	MSG_KH_CERT,
 	/*
 	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
 	 * and a ghp of different versions still understand each other's
@@ -205,6 +209,23 @@ struct msg_kh_ratelimit {
 	int64_t		reset;		/* X-RateLimit-Reset, 0: absent */
 	int32_t		exhausted;	/* 1: a rate-limit refusal */
 	int32_t		pad;
+};
+
+/*
+ * MSG_KH_CERT_REQ: a leaf certificate for a host a worker intercepts:
+ * this struct, host_len bytes of host name (no NUL), key_len bytes of
+ * the DER SubjectPublicKeyInfo of the key pair the worker made.
+ */
+struct msg_kh_cert_req {
+	uint32_t	host_len;
+	uint32_t	key_len;
+};
+
+/* MSG_KH_CERT: the answer (reqid echoes the request). */
+struct msg_kh_cert {
+	int32_t		status;		/* 0: the certificate follows;
+					   1: refused; 2: malformed */
+	uint32_t	cert_len;
 };
 
 struct msg_ctl_hello {

@@ -17,5 +17,12 @@
 
 SSL_CTX	*tls_server_ctx(const char *cert, const char *key, char *err,
 	    size_t errlen);
+/*
+ * The same from a DER certificate and a key in memory (a leaf for a
+ * host a forward-proxy listener intercepts); NULL if they do not match.
+ * The context holds its own references.
+ */
+SSL_CTX	*tls_server_ctx_mem(const unsigned char *der, size_t len,
+	    EVP_PKEY *key);
 
 #endif /* GHP_TLS_H */

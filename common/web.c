@@ -45,6 +45,34 @@ web_site(const char *h, size_t n, const char *api_host)
 	return WEB_SITE_OWN;
 }
 
+int
+web_intercepted(const char *h, size_t n)
+{
+	enum web_site s = web_site(h, n, NULL);
+
+	return s != WEB_SITE_OWN;
+}
+
+int
+web_host_ok(const char *h)
+{
+	size_t i, label = 0;
+
+	for (i = 0; h[i] != '\0'; i++) {
+		if (h[i] == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= '0' &&
+		    h[i] <= '9') || (h[i] == '-' && label > 0)) ||
+		    ++label > 63)
+			return 0;
+	}
+	return i > 0 && i <= 253 && label > 0 && h[i - 1] != '-';
+}
+
 const char *
 web_site_name(enum web_site s)
 {

@@ -15,6 +15,15 @@
  *	caller routes "/api/v3/" and "/api/graphql" to the API and offers
  *	everything else to web_classify() as github.com.
  *
+ *  web_intercepted(host, hostlen)
+ *	Is host one that a forward-proxy listener terminates TLS for (a
+ *	CONNECT to it is answered with a certificate from ghp's CA): every
+ *	site above but WEB_SITE_OWN.
+ *
+ *  web_host_ok(host)
+ *	Is host a DNS name in lower case: labels of a-z, 0-9 and '-' (not
+ *	first or last), 1 to 63 long, 253 in all; no trailing dot.
+ *
  *  web_classify(site, method, path, query, querylen, &target)
  *	path comes from path_normalize() (scope.h): no query, no dot
  *	segments.  Fills target with what the request is: a kind, the
@@ -93,6 +102,8 @@ struct web_target {
 
 enum web_site	 web_site(const char *, size_t, const char *);
 const char	*web_site_name(enum web_site);
+int		 web_intercepted(const char *, size_t);
+int		 web_host_ok(const char *);
 void		 web_classify(enum web_site, const char *, const char *,
 		    const char *, size_t, struct web_target *);
 enum scope_decision web_check(const struct scope *,

@@ -44,7 +44,8 @@ usage(void)
 	    "  token revoke ID\n"
 	    "  credential add --owner NAME     (the credential on stdin)\n"
 	    "  credential list [--json]\n"
-	    "  credential remove --owner NAME\n");
+	    "  credential remove --owner NAME\n"
+	    "  ca export\n");
 	exit(2);
 }
 
@@ -325,6 +326,25 @@ cmd_reload(int argc, char *argv[])
 	return status;
 }
 
+/* ca export: the interception CA's certificate, PEM, on stdout. */
+static int
+cmd_ca(int argc, char *argv[])
+{
+	json_t *cmd;
+	char *text = NULL;
+	int status;
+
+	if (argc != 2 || strcmp(argv[1], "export") != 0)
+		usage();
+	cmd = json_pack("{s:s}", "cmd", "ca-export");
+	status = keyholder_command(cmd, &text);
+	json_decref(cmd);
+	if (text != NULL)
+		fputs(text, status == 0 ? stdout : stderr);
+	free(text);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -354,5 +374,7 @@ main(int argc, char *argv[])
 		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(argv[0], "credential") == 0)
 		return cmd_credential(argc - 1, argv + 1);
+	if (strcmp(argv[0], "ca") == 0)
+		return cmd_ca(argc, argv);
 	usage();
 }

@@ -28,6 +28,8 @@ enum utc_form {
 	UTC_TIME	/* 13:05:42Z */
 };
 void	format_utc(char *, size_t, const json_t *, enum utc_form);
+/* A JSON command for the keyholder; *text gets its answer. */
+int	keyholder_command(json_t *, char **text);
 int	cmd_token(int argc, char *argv[]);
 int	cmd_credential(int argc, char *argv[]);
 

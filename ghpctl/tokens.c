@@ -100,7 +100,7 @@ parse_perms(const char *s)
 }
 
 /* Send a JSON command to the keyholder; returns the answer's text. */
-static int
+int
 keyholder_command(json_t *cmd, char **text)
 {
 	char *s;

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "ca.h"
 #include "chan.h"
 #include "kh.h"
 #include "log.h"
@@ -439,6 +440,16 @@ ctl_app_status(uint32_t client, json_t *req)
 	json_decref(list);
 }
 
+/* The interception CA's certificate, PEM. */
+static void
+ctl_ca_export(uint32_t client, json_t *req)
+{
+	if (ca_pem() == NULL)
+		kh_ctl_answer(client, 1, "no CA");
+	else
+		kh_ctl_answer(client, 0, ca_pem());
+}
+
 static const struct {
 	const char	*name;
 	void		(*fn)(uint32_t, json_t *);
@@ -450,6 +461,7 @@ static const struct {
 	{ "credential-list", ctl_credential_list },
 	{ "credential-remove", ctl_credential_remove },
 	{ "app-status", ctl_app_status },
+	{ "ca-export", ctl_ca_export },
 };
 
 void

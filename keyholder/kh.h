@@ -1,7 +1,9 @@
 /*
  * kh.h: the keyholder's modules and the state they share.
  *
- * keyholder.c  the process: start-up, channels, key pair
+ * keyholder.c  the process: start-up, channels, key pair, certificate
+ *              requests
+ * ca.c         the interception CA (ca.h)
  * ctl.c        control commands relayed by the master (tokens,
  *              credentials), answered as JSON or text
  * resolve.c    token resolution for workers, revocation broadcast
@@ -47,6 +49,9 @@ struct keyholder {
 extern struct keyholder kh;
 
 struct kh_worker *kh_worker_by_id(uint32_t);
+
+/* keyholder.c: a worker's request for a leaf certificate (ca.h). */
+int	kh_cert(struct kh_worker *, const struct msg *);
 
 /* ctl.c: a command from the master; answers on kh.master. */
 void	kh_ctl(uint32_t client, const char *json, size_t len);

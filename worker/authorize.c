@@ -252,8 +252,8 @@ request_resolved(const struct tentry *e, void *arg)
 	request_forward(r, e->cred, e->credlen);
 }
 
-static int
-request_ghp_prefix(const char *p, size_t n)
+int
+authorize_ghp_prefix(const char *p, size_t n)
 {
 	return n >= TOKEN_PREFIX_LEN && (strncmp(p, "ghx_", 4) == 0 ||
 	    strncmp(p, "gha_", 4) == 0);
@@ -271,7 +271,7 @@ request_basic_pick(const char *dec, size_t dlen, const char **p, size_t *n)
 	const char *colon = memchr(dec, ':', dlen);
 	size_t ulen = colon != NULL ? (size_t)(colon - dec) : dlen;
 
-	if (colon == NULL || request_ghp_prefix(dec, ulen) ||
+	if (colon == NULL || authorize_ghp_prefix(dec, ulen) ||
 	    colon + 1 == dec + dlen) {
 		*p = dec;
 		*n = ulen;
@@ -282,8 +282,8 @@ request_basic_pick(const char *dec, size_t dlen, const char **p, size_t *n)
 }
 
 /* The token in Authorization: "token X", "Bearer X", Basic "user:X". */
-static int
-request_token(const struct http_str *auth, char *out, size_t outlen)
+int
+authorize_token(const struct http_str *auth, char *out, size_t outlen)
 {
 	char dec[512];
 	const char *p = auth->p;
@@ -363,17 +363,29 @@ request_authorize(struct request *r)
 	char tok[256];
 	int n, copilot = r->route == ROUTE_WEB && r->wt.kind == WEB_COPILOT;
 
-	if (h->authorization.p == NULL) {
+	if (r->ptoken_len > 0) {
+		/*
+		 * Through the forward proxy: a ghp token of the request's
+		 * own, else the proxy's; whatever else Authorization held
+		 * (a placeholder) is dropped.
+		 */
+		n = h->authorization.p == NULL ? -1 :
+		    authorize_token(&h->authorization, tok, sizeof(tok));
+		if (n < 0 || token_parse(tok, (size_t)n) == TOKEN_NONE) {
+			memcpy(tok, r->ptoken, r->ptoken_len + 1);
+			n = (int)r->ptoken_len;
+		}
+	} else if (h->authorization.p == NULL) {
 		request_anonymous(r);
 		return;
-	}
-	if ((n = request_token(&h->authorization, tok, sizeof(tok))) < 0) {
+	} else if ((n = authorize_token(&h->authorization, tok,
+	    sizeof(tok))) < 0) {
 		request_deny(r, 401, "Bad credentials: unreadable "
 		    "Authorization header");
 		return;
 	}
 	r->ttype = token_parse(tok, (size_t)n);
-	if (r->ttype == TOKEN_NONE && request_ghp_prefix(tok, (size_t)n)) {
+	if (r->ttype == TOKEN_NONE && authorize_ghp_prefix(tok, (size_t)n)) {
 		/* Ours, garbled: GitHub must never see it. */
 		sodium_memzero(tok, sizeof(tok));
 		request_deny(r, 401, "Bad credentials: not a valid ghp token");

@@ -31,6 +31,11 @@ struct conn {
 	char			 remote_ip[INET6_ADDRSTRLEN];
 	uint16_t		 remote_port;
 	int			 tls;
+	int			 proxy;		/* on a forward-proxy listener */
+	char			*tunnel_host;	/* intercepted CONNECT's host */
+	char			*proxy_token;	/* its Proxy-Authorization
+						   token; zeroed when freed */
+	size_t			 proxy_token_len;
 	int			 close_after;	/* no keep-alive */
 	int			 lingering;
 	size_t			 discarded;
@@ -50,6 +55,12 @@ void	conn_request_done(struct conn *);
 size_t	conn_error(struct conn *, int status, const char *message,
 	    const char *extra_headers, int head_only);
 const char *http_reason(int status);
+/*
+ * From now on the connection speaks TLS, as the server, with ssl (an
+ * intercepted CONNECT); -1 if that cannot be set up.
+ */
+struct ssl_st;
+int	conn_start_tls(struct conn *, struct ssl_st *);
 
 /* server.c calls these. */
 struct http_parser;

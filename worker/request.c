@@ -75,7 +75,9 @@ request_free(struct request *r)
 		upstream_cancel(r->xfer);
 	if (r->check != NULL)
 		sites_abort(r);
+	proxy_abort(r);
 	sodium_memzero(r->token, sizeof(r->token));
+	sodium_memzero(r->ptoken, sizeof(r->ptoken));
 	free(r->query_buf);
 	free(r->raw);
 	free(r);
@@ -629,6 +631,17 @@ request_start(struct conn *c, const char *head, size_t len)
 		request_fail(r, 413, "Request body too large", NULL);
 		return NULL;
 	}
+	if (c->proxy && c->tunnel_host == NULL) {
+		if (r->p.head.form == HTTP_FORM_AUTHORITY) {
+			proxy_connect(r);
+			return c->req;
+		}
+		if (r->p.head.form == HTTP_FORM_ABSOLUTE &&
+		    proxy_absolute(r) == -1)
+			return NULL;
+	}
+	if (c->tunnel_host != NULL && proxy_inner(r) == -1)
+		return NULL;
 	if (r->p.head.form != HTTP_FORM_ORIGIN &&
 	    r->p.head.form != HTTP_FORM_ABSOLUTE) {
 		c->close_after = 1;

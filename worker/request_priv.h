@@ -9,6 +9,9 @@
  * sites.c	GitHub's hosts other than the API: git smart HTTP,
  *		releases, codeload archives, raw files, Copilot, and the
  *		policies that block or redirect some of them
+ * proxy.c	a forward-proxy listener's requests: CONNECT (refused, or
+ *		intercepted with a certificate from ghp's CA) and
+ *		absolute-form requests, both with Proxy-Authorization
  */
 #ifndef GHP_REQUEST_PRIV_H
 #define GHP_REQUEST_PRIV_H
@@ -47,6 +50,7 @@ enum cred_style {
 };
 
 struct sites_check;
+struct cwaiter;
 
 struct request {
 	struct conn		*conn;
@@ -67,6 +71,10 @@ struct request {
 	/* the token */
 	enum token_type		 ttype;
 	char			 token[TOKEN_LEN + 1];
+	char			 ptoken[TOKEN_LEN + 1];	/* the proxy's */
+	size_t			 ptoken_len;
+	struct cwaiter		*cwaiter;	/* CONNECT: its certificate */
+	char			*chost;		/* CONNECT: its host */
 	struct twaiter		*waiter;
 	char			 login[40];	/* GitHub's, or "" */
 	char			 owner[65];
@@ -112,6 +120,16 @@ void	request_answer(struct request *, int status, const char *ctype,
 void	authorize_init(const struct config *);
 void	request_authorize(struct request *);
 void	request_forward(struct request *, const char *cred, size_t credlen);
+
+/* authorize.c: the token in an Authorization value, or -1. */
+int	authorize_token(const struct http_str *, char *, size_t);
+int	authorize_ghp_prefix(const char *, size_t);
+
+/* proxy.c */
+void	proxy_connect(struct request *);
+int	proxy_absolute(struct request *);
+int	proxy_inner(struct request *);
+void	proxy_abort(struct request *);
 
 /* sites.c (sites_init() is in request.h) */
 void	sites_start(struct request *);

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sodium.h>
 
 #include "compat.h"
 #include "conn.h"
@@ -183,6 +184,7 @@ static const struct {
 	{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
 	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
+	{ 407, "Proxy Authentication Required" },
 	{ 408, "Request Timeout" }, { 409, "Conflict" }, { 410, "Gone" },
 	{ 413, "Content Too Large" }, { 414, "URI Too Long" },
 	{ 417, "Expectation Failed" }, { 422, "Unprocessable Entity" },
@@ -212,6 +214,11 @@ conn_free(struct conn *c)
 		request_abort(c->req);
 	event_free(c->ev_next);
 	bufferevent_free(c->bev);
+	if (c->proxy_token != NULL) {
+		sodium_memzero(c->proxy_token, c->proxy_token_len);
+		free(c->proxy_token);
+	}
+	free(c->tunnel_host);
 	free(c);
 	srv_connections--;
 	server_check_idle();
@@ -455,6 +462,29 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
+int
+conn_start_tls(struct conn *c, SSL *ssl)
+{
+	struct timeval tv = { srv_conf->timeout_header, 0 };
+	struct bufferevent *tls;
+
+	if ((tls = bufferevent_openssl_filter_new(srv_base, c->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	c->bev = tls;
+	c->tls = 1;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
 static void
 server_new_conn(int fd, const struct worker_listener *l)
 {
@@ -478,6 +508,7 @@ server_new_conn(int fd, const struct worker_listener *l)
 	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
 	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	c->tls = l->tls;
+	c->proxy = l->proxy;
 	if (l->tls_ctx != NULL) {
 		if ((ssl = SSL_new(l->tls_ctx)) != NULL)
 			c->bev = bufferevent_openssl_socket_new(srv_base, fd,

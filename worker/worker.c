@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "certs.h"
 #include "chan.h"
 #include "log.h"
 #include "tls.h"
@@ -86,6 +87,8 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 		return 0;
 	case MSG_KH_RESOLVED:
 		return tcache_resolved(m);
+	case MSG_KH_CERT:
+		return certs_answer(m);
 	case MSG_KH_EXHAUSTED:
 		tcache_exhausted((const struct msg_kh_ratelimit *)(const void *)
 		    m->data);
@@ -107,6 +110,7 @@ worker_keyholder_closed(struct chan *c, void *arg)
 	if (w.keyholder == c) {
 		w.keyholder = NULL;
 		tcache_set_keyholder(NULL);
+		certs_set_keyholder(NULL);
 	}
 	log_debug("keyholder channel closed");
 }
@@ -157,6 +161,7 @@ worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 		w.keyholder = chan_new(w.base, m->fd, "keyholder",
 		    worker_keyholder_dispatch, worker_keyholder_closed, NULL);
 		tcache_set_keyholder(w.keyholder);
+		certs_set_keyholder(w.keyholder);
 		chan_send(w.keyholder, MSG_KH_PING, w.args->id, 0, -1, NULL,
 		    0);
 		return 0;
@@ -218,6 +223,7 @@ worker_main(const struct worker_args *args)
 	priv_drop(args->acct, args->acct->name != NULL ?
 	    args->conf->chroot : NULL);
 	tcache_init(w.base);
+	certs_init(w.base);
 	request_init(args->conf, w.master);
 	server_init(w.base, args->conf, args->listeners, args->nlisteners);
 	sandbox_enter(SANDBOX_WORKER);
