@@ -181,6 +181,7 @@ parse_new(const char *name, int allow_include)
 	TAILQ_INIT(&p->conf->block_tokens);
 	TAILQ_INIT(&p->conf->releases.allow);
 	TAILQ_INIT(&p->conf->codeload.allow);
+	TAILQ_INIT(&p->conf->proxy_allow);
 	TAILQ_INIT(&p->seen);
 	p->allow_include = allow_include;
 	return (p);
@@ -295,6 +296,11 @@ config_free(struct config *c)
 	free(c->enterprise);
 	conf_policy_free(&c->releases);
 	conf_policy_free(&c->codeload);
+	while ((s = TAILQ_FIRST(&c->proxy_allow)) != NULL) {
+		TAILQ_REMOVE(&c->proxy_allow, s, entry);
+		free(s->value);
+		free(s);
+	}
 	free(c->path);
 	free(c->user);
 	free(c->keyholder_user);

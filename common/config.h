@@ -40,6 +40,7 @@
 #define CONFIG_DEFAULT_BODY_TIMEOUT	60	/* silence in a request body */
 #define CONFIG_DEFAULT_SEND_TIMEOUT	60	/* a client reading nothing */
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT	60	/* GitHub sending nothing */
+#define CONFIG_DEFAULT_TUNNEL_TIMEOUT	3600	/* a proxy tunnel, whole */
 #define CONFIG_DEFAULT_CA	"/etc/ssl/certs/ca-certificates.crt"
 #define CONFIG_MAX_INCLUDE	8	/* include nesting */
 
@@ -132,6 +133,10 @@ struct config {
 	char		*enterprise;	/* sec-GitHub-allowed-enterprise */
 	struct policy_conf releases;
 	struct policy_conf codeload;
+	/* forward proxy: hosts other than GitHub's, tunnelled as they are */
+	int		 proxy_permissive;	/* any host, else proxy_allow */
+	struct string_list proxy_allow;	/* "host", "*.domain", address */
+	int		 timeout_tunnel;	/* seconds a tunnel may last */
 	char		*metrics_addr;	/* NULL: no metrics listener */
 	uint16_t	 metrics_port;
 };

@@ -262,6 +262,8 @@ fill_defaults(struct config *c)
 		c->timeout_send = CONFIG_DEFAULT_SEND_TIMEOUT;
 	if (c->timeout_upstream == 0)
 		c->timeout_upstream = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
+	if (c->timeout_tunnel == 0)
+		c->timeout_tunnel = CONFIG_DEFAULT_TUNNEL_TIMEOUT;
 	return (0);
 }
 

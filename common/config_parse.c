@@ -655,6 +655,9 @@ parse_statement(struct parse *p, const struct token *t)
 	case K_ENTERPRISE:
 		conf_parse_enterprise(p, t);
 		return;
+	case K_PROXY:
+		conf_parse_proxy(p, t);
+		return;
 	case K_METRICS:
 		parse_metrics(p, t);
 		return;

@@ -59,6 +59,8 @@ struct parse {
 	struct where	 anonymous_git;	/* block anonymous git */
 	struct where	 enterprise;
 	struct where	 policy[2];	/* releases, codeload */
+	struct where	 proxy_policy;
+	struct where	 tunnel_timeout;
 	struct seen_list seen;
 };
 
@@ -88,6 +90,7 @@ void		 conf_parse_policy(struct parse *, const struct token *);
 void		 conf_parse_enterprise(struct parse *, const struct token *);
 void		 conf_parse_block_anonymous(struct parse *,
 		    const struct token *);
+void		 conf_parse_proxy(struct parse *, const struct token *);
 void		 conf_policy_free(struct policy_conf *);
 void		 conf_print_web(FILE *, const struct config *);
 

@@ -7,6 +7,9 @@
  *	codeload (the same three forms)
  *	block anonymous git
  *	enterprise SLUG
+ *	proxy policy strict|permissive
+ *	proxy allow { "host" "*.domain" "192.0.2.1" ... }
+ *	proxy tunnel timeout SECONDS
  *
  * Each is given at most once.  A netrc file's credentials are only ever
  * sent over https, so "netrc" with an http:// URL is an error.
@@ -17,8 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "config.h"
 #include "config_priv.h"
+#include "web.h"
 
 #define POLICY_OWNER_MAX	39
 #define POLICY_NAME_MAX		100
@@ -239,6 +246,124 @@ conf_parse_block_anonymous(struct parse *p, const struct token *kt)
 	p->anonymous_git.line = kt->line;
 }
 
+/* A host, "*.domain" (its subdomains) or an IP address. */
+static int
+proxy_pattern_ok(const char *s)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s,
+	    &a6) == 1)
+		return (1);
+	if (s[0] == '*' && s[1] == '.')
+		s += 2;
+	return (web_host_ok(s));
+}
+
+static void
+proxy_allow_item(struct parse *p, const struct token *t, void *arg)
+{
+	struct string_entry	*s;
+	int			*n = arg;
+
+	(*n)++;
+	if (!proxy_pattern_ok(t->str)) {
+		conf_perr(p, t, "proxy allow: \"%s\" is not a host name in "
+		    "lower case, \"*.domain\" or an IP address", t->str);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->value = conf_pstrdup(p, t->str)) == NULL) {
+		free(s);
+		lex_oom(p->lx);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&p->conf->proxy_allow, s, entry);
+}
+
+static void
+parse_proxy_policy(struct parse *p, const struct token *kt)
+{
+	struct token	t;
+	char		w[256];
+
+	lex_next(p->lx, &t);
+	if (t.type != T_WORD || (t.kw != K_STRICT && t.kw != K_PERMISSIVE)) {
+		conf_expected(p, &t, "proxy policy", "\"strict\" or "
+		    "\"permissive\"");
+		return;
+	}
+	if (p->proxy_policy.file != NULL)
+		conf_perr(p, kt, "proxy policy already set at %s",
+		    conf_where(&p->proxy_policy, kt, w, sizeof(w)));
+	else {
+		p->conf->proxy_permissive = t.kw == K_PERMISSIVE;
+		p->proxy_policy.file = kt->file;
+		p->proxy_policy.line = kt->line;
+	}
+	conf_end_statement(p, "proxy policy");
+}
+
+static void
+parse_proxy_timeout(struct parse *p, const struct token *kt)
+{
+	struct token	t;
+	uint64_t	n;
+	char		w[256];
+
+	if (conf_expect_kw(p, K_TIMEOUT, "proxy tunnel") == -1 ||
+	    conf_get_value(p, &t, "proxy tunnel timeout", "a number") == -1)
+		return;
+	if (conf_get_number(p, &t, "proxy tunnel timeout", 1, 86400, &n) ==
+	    0) {
+		if (p->tunnel_timeout.file != NULL)
+			conf_perr(p, kt, "proxy tunnel timeout already set at "
+			    "%s", conf_where(&p->tunnel_timeout, kt, w,
+			    sizeof(w)));
+		else {
+			p->conf->timeout_tunnel = (int)n;
+			p->tunnel_timeout.file = kt->file;
+			p->tunnel_timeout.line = kt->line;
+		}
+	}
+	conf_end_statement(p, "proxy tunnel timeout");
+}
+
+/* proxy policy ..., proxy allow { ... }, proxy tunnel timeout N */
+void
+conf_parse_proxy(struct parse *p, const struct token *kt)
+{
+	struct token	t;
+	int		n = 0;
+
+	lex_next(p->lx, &t);
+	if (t.type == T_WORD && t.kw == K_POLICY) {
+		parse_proxy_policy(p, kt);
+		return;
+	}
+	if (t.type == T_WORD && t.kw == K_TUNNEL) {
+		parse_proxy_timeout(p, kt);
+		return;
+	}
+	if (t.type != T_WORD || t.kw != K_ALLOW) {
+		conf_expected(p, &t, "proxy", "\"policy\", \"allow\" or "
+		    "\"tunnel\"");
+		return;
+	}
+	lex_next(p->lx, &t);
+	if (t.type != T_LBRACE) {
+		conf_expected(p, &t, "proxy allow", "'{'");
+		return;
+	}
+	if (conf_parse_block_body(p, kt, "proxy allow", proxy_allow_item,
+	    &n) == -1)
+		return;
+	if (n == 0)
+		conf_perr(p, kt, "proxy allow: no host given");
+	conf_end_statement(p, "proxy allow");
+}
+
 void
 conf_policy_free(struct policy_conf *pc)
 {
@@ -285,6 +410,8 @@ print_policy(FILE *fp, const char *name, const struct policy_conf *pc)
 void
 conf_print_web(FILE *fp, const struct config *c)
 {
+	const struct string_entry	*s;
+
 	if (c->block_anonymous_git)
 		fputs("block anonymous git\n", fp);
 	if (c->enterprise != NULL) {
@@ -294,4 +421,14 @@ conf_print_web(FILE *fp, const struct config *c)
 	}
 	print_policy(fp, "releases", &c->releases);
 	print_policy(fp, "codeload", &c->codeload);
+	fprintf(fp, "proxy policy %s\nproxy tunnel timeout %d\n",
+	    c->proxy_permissive ? "permissive" : "strict", c->timeout_tunnel);
+	if (!TAILQ_EMPTY(&c->proxy_allow)) {
+		fputs("proxy allow {", fp);
+		TAILQ_FOREACH(s, &c->proxy_allow, entry) {
+			fputc(' ', fp);
+			conf_print_quoted(fp, s->value);
+		}
+		fputs(" }\n", fp);
+	}
 }

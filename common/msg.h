@@ -69,6 +69,10 @@ enum msg_type {
 	/* master -> worker: the audit log cannot be written (none) */
 	MSG_AUDIT_FAILING,
 	MSG_ACCESS,		/* text: one access record (JSON) */
+	/* worker -> master: look a tunnel's host up (text: the name) */
+	MSG_RESOLVE,
+	/* master -> worker: struct msg_resolved (reqid echoes) */
+	MSG_RESOLVED,
 	/* master -> worker: a new channel to the keyholder (fd) */
 	MSG_KEYHOLDER_FD,
 	/* master -> keyholder: the keyholder end for worker peerid (fd) */
@@ -192,6 +196,14 @@ enum resolve_status {
 				   JSON says why */
 	RESOLVE_NO_OAUTH	/* Copilot: the owner's credential is not
 				   a GitHub OAuth token */
+};
+
+/* MSG_RESOLVED: the first address of a name, or why none. */
+struct msg_resolved {
+	int32_t		status;		/* 0: addr holds addrlen bytes;
+					   1: refused by policy; 2: not found */
+	uint32_t	addrlen;
+	uint8_t		addr[28];	/* a struct sockaddr_in or _in6 */
 };
 
 struct msg_kh_revoke {

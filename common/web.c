@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "web.h"
 
 #define WEB_CONTENTS	"contents"
@@ -426,4 +427,32 @@ web_check(const struct scope *sc, const struct web_target *t,
 	}
 	res->decision = SCOPE_ALLOW;
 	return SCOPE_ALLOW;
+}
+
+/* host (lower case) against "host", "*.domain" or an address. */
+static int
+web_pattern_match(const char *pattern, const char *host)
+{
+	size_t hl = strlen(host), dl;
+
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		dl = strlen(pattern + 1);	/* ".domain" */
+		return hl > dl && strcmp(host + hl - dl, pattern + 1) == 0;
+	}
+	return strcmp(pattern, host) == 0;
+}
+
+int
+web_tunnel_allowed(const struct config *conf, const char *host)
+{
+	const struct string_entry *s;
+
+	if (web_intercepted(host, strlen(host)))
+		return 0;
+	if (conf->proxy_permissive)
+		return 1;
+	TAILQ_FOREACH(s, &conf->proxy_allow, entry)
+		if (web_pattern_match(s->value, host))
+			return 1;
+	return 0;
 }

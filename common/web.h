@@ -24,6 +24,13 @@
  *	Is host a DNS name in lower case: labels of a-z, 0-9 and '-' (not
  *	first or last), 1 to 63 long, 253 in all; no trailing dot.
  *
+ *  web_tunnel_allowed(conf, host)
+ *	May a forward-proxy listener tunnel a CONNECT to host (lower case;
+ *	a name or an address) as it is, without intercepting it: never
+ *	for a host it intercepts; with "proxy policy permissive" any
+ *	other; else one matching a "proxy allow" entry: the same name, or
+ *	for "*.domain" any name ending in ".domain" (not domain itself).
+ *
  *  web_classify(site, method, path, query, querylen, &target)
  *	path comes from path_normalize() (scope.h): no query, no dot
  *	segments.  Fills target with what the request is: a kind, the
@@ -104,6 +111,8 @@ enum web_site	 web_site(const char *, size_t, const char *);
 const char	*web_site_name(enum web_site);
 int		 web_intercepted(const char *, size_t);
 int		 web_host_ok(const char *);
+struct config;
+int		 web_tunnel_allowed(const struct config *, const char *);
 void		 web_classify(enum web_site, const char *, const char *,
 		    const char *, size_t, struct web_target *);
 enum scope_decision web_check(const struct scope *,

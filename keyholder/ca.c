@@ -22,6 +22,7 @@
 #include "ca.h"
 #include "config.h"
 #include "log.h"
+#include "msg.h"
 #include "util.h"
 #include "web.h"
 
@@ -310,4 +311,45 @@ ca_sign(const char *host, const unsigned char *spki, size_t spkilen,
 	X509_free(x);
 	*certlen = (size_t)n;
 	return der;
+}
+
+const char *
+ca_answer(const uint8_t *req, size_t reqlen, uint8_t *out, size_t outsize,
+    size_t *outlen)
+{
+	struct msg_kh_cert_req rq;
+	struct msg_kh_cert an;
+	char host[CA_HOST_MAX + 1];
+	unsigned char *der = NULL;
+	const char *why = "malformed";
+	size_t len = 0;
+
+	memset(&an, 0, sizeof(an));
+	an.status = 2;
+	if (reqlen >= sizeof(rq)) {
+		memcpy(&rq, req, sizeof(rq));
+		if (rq.host_len > 0 && rq.host_len <= CA_HOST_MAX &&
+		    rq.key_len > 0 && (uint64_t)sizeof(rq) + rq.host_len +
+		    rq.key_len == reqlen &&
+		    memchr(req + sizeof(rq), '\0', rq.host_len) == NULL) {
+			memcpy(host, req + sizeof(rq), rq.host_len);
+			host[rq.host_len] = '\0';
+			der = ca_sign(host, req + sizeof(rq) + rq.host_len,
+			    rq.key_len, &len, &why);
+			an.status = der != NULL ? 0 : 1;
+		}
+	}
+	if (der != NULL && sizeof(an) + len > outsize) {
+		why = "certificate too large";
+		an.status = 2;
+	}
+	if (an.status != 0)
+		len = 0;
+	an.cert_len = (uint32_t)len;
+	memcpy(out, &an, sizeof(an));
+	if (len > 0)
+		memcpy(out + sizeof(an), der, len);
+	OPENSSL_free(der);
+	*outlen = sizeof(an) + len;
+	return an.status == 0 ? NULL : why;
 }

@@ -14,6 +14,12 @@
  * from an hour ago for CA_LEAF_DAYS, a random serial, signed with
  * SHA-256.  It never signs anything the worker built.
  *
+ * ca_answer() reads a MSG_KH_CERT_REQ payload (msg.h) as sent by a
+ * worker, which may be anything: host and key lengths must add up
+ * exactly, the host have no NUL.  It writes the MSG_KH_CERT payload into
+ * out (outsize at least MSG_MAX_PAYLOAD) and returns NULL, or why the
+ * request was refused (status 1) or malformed (status 2).
+ *
  * ca_pem() is the CA certificate for "ghpctl ca export".
  */
 #ifndef GHP_CA_H
@@ -39,6 +45,8 @@ int		 ca_host_allowed(const char *host);
  */
 unsigned char	*ca_sign(const char *host, const unsigned char *spki,
 		    size_t spkilen, size_t *certlen, const char **why);
+const char	*ca_answer(const uint8_t *req, size_t reqlen, uint8_t *out,
+		    size_t outsize, size_t *outlen);
 const char	*ca_pem(void);
 
 #endif /* GHP_CA_H */

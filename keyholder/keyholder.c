@@ -22,7 +22,6 @@
 
 #include <event2/event.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <sodium.h>
 
 #include "app.h"
@@ -248,49 +247,19 @@ kh_master_closed(struct chan *c, void *arg)
 	kh_exit();
 }
 
-/*
- * A worker asks for a leaf certificate.  A malformed request is logged
- * and answered as such: the channel stays.
- */
+/* A worker asks for a leaf certificate (ca.h); the channel stays. */
 int
 kh_cert(struct kh_worker *kw, const struct msg *m)
 {
-	struct msg_kh_cert_req rq;
-	struct msg_kh_cert an;
-	char host[CA_HOST_MAX + 1];
-	unsigned char *der = NULL;
 	uint8_t buf[MSG_MAX_PAYLOAD];
-	const char *why = "malformed";
-	size_t len = 0;
+	size_t len;
+	const char *why;
 
-	memset(&an, 0, sizeof(an));
-	an.status = 2;
-	if (m->len >= sizeof(rq)) {
-		memcpy(&rq, m->data, sizeof(rq));
-		if (rq.host_len > 0 && rq.host_len <= CA_HOST_MAX &&
-		    rq.key_len > 0 && (uint64_t)sizeof(rq) + rq.host_len +
-		    rq.key_len == m->len &&
-		    memchr(m->data + sizeof(rq), '\0', rq.host_len) == NULL) {
-			memcpy(host, m->data + sizeof(rq), rq.host_len);
-			host[rq.host_len] = '\0';
-			der = ca_sign(host, m->data + sizeof(rq) + rq.host_len,
-			    rq.key_len, &len, &why);
-			an.status = der != NULL ? 0 : 1;
-		}
-	}
-	if (der == NULL || sizeof(an) + len > sizeof(buf)) {
-		log_warnx("worker %u: certificate request refused: %s",
-		    kw->id, why ? why : "too large");
-		an.status = an.status == 0 ? 2 : an.status;
-		len = 0;
-	}
-	an.cert_len = (uint32_t)len;
-	memcpy(buf, &an, sizeof(an));
-	if (len > 0)
-		memcpy(buf + sizeof(an), der, len);
-	OPENSSL_free(der);
-	chan_send(kw->chan, MSG_KH_CERT, kw->id, m->hdr.reqid, -1, buf,
-	    sizeof(an) + len);
+	if ((why = ca_answer(m->data, m->len, buf, sizeof(buf), &len)) !=
+	    NULL)
+		log_warnx("worker %u: certificate request refused: %s", kw->id,
+		    why);
+	chan_send(kw->chan, MSG_KH_CERT, kw->id, m->hdr.reqid, -1, buf, len);
 	return 0;
 }
 

@@ -482,6 +482,7 @@ start(struct config *conf, int foreground)
 	control_init(conf->control_socket);
 	metrics_init(conf);
 	proc_init();
+	resolver_init(master->base);
 	master->generation = 1;
 	master->started = monotime();
 	proc_start_keyholder();

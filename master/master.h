@@ -98,6 +98,10 @@ struct master {
 
 extern struct master *master;
 
+/* resolver.c: a worker asks for a tunnel host's address. */
+void	 resolver_init(struct event_base *);
+int	 resolver_request(struct proc *, const struct msg *);
+
 /* ghp.c */
 int	 master_reload(char *err, size_t errlen);
 void	 master_exit_if_done(void);

@@ -389,6 +389,10 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 			return -1;
 		metrics_reply(p, m);
 		return 0;
+	case MSG_RESOLVE:
+		if (p->role != ROLE_WORKER)
+			return -1;
+		return resolver_request(p, m);
 	case MSG_AUDIT:
 	case MSG_ACCESS:
 		if (p->role != ROLE_WORKER || memchr(m->data, '\n', m->len))

@@ -24,6 +24,7 @@
 struct bufferevent;
 struct event;
 struct request;
+struct tunnel;
 
 struct conn {
 	struct bufferevent	*bev;
@@ -36,6 +37,7 @@ struct conn {
 	char			*proxy_token;	/* its Proxy-Authorization
 						   token; zeroed when freed */
 	size_t			 proxy_token_len;
+	struct tunnel		*tunnel;	/* spliced to a host, or NULL */
 	int			 close_after;	/* no keep-alive */
 	int			 lingering;
 	size_t			 discarded;
@@ -48,6 +50,8 @@ struct conn {
 
 /* request.c calls these. */
 void	conn_request_done(struct conn *);
+/* The end of a connection that is a tunnel now (tunnel.c). */
+void	conn_close(struct conn *);
 /*
  * An error answer in GitHub's JSON shape (head_only: for HEAD, without
  * the body); returns the body bytes written.

@@ -12,7 +12,9 @@
  *    on.  The requests inside go through the same pipeline as any
  *    (request.c), routed by the CONNECT host, with the proxy's token
  *    unless a request carries a ghp token of its own (proxy_inner()).
- *    Any other host or port is refused with a 403.
+ *    Another host is tunnelled as it is when the config allows it
+ *    ("proxy allow", "proxy policy permissive"; tunnel.h), and refused
+ *    with a 403 otherwise; so is a GitHub host on a port but 443.
  *  - an absolute-form request (GET http://host/path): the same rules,
  *    for that one request (proxy_absolute()).
  *
@@ -21,6 +23,9 @@
  * before they send credentials.  Everything refused is audited.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -36,6 +41,7 @@
 #include "log.h"
 #include "msg.h"
 #include "request_priv.h"
+#include "tunnel.h"
 #include "util.h"
 
 #define PROXY_AUTHENTICATE	"Proxy-Authenticate: Basic realm=\"ghp\"\r\n"
@@ -90,12 +96,28 @@ proxy_host(const struct http_head *h, char *out, size_t outlen)
 {
 	size_t i;
 
-	if (h->host.p == NULL || h->host.len == 0 || h->host.len >= outlen)
+	const char *p = h->host.p;
+	size_t n = h->host.len;
+
+	if (p != NULL && n >= 2 && p[0] == '[' && p[n - 1] == ']')
+		p++, n -= 2;	/* an IPv6 address */
+	if (p == NULL || n == 0 || n >= outlen)
 		return -1;
-	for (i = 0; i < h->host.len; i++)
-		out[i] = (char)tolower((unsigned char)h->host.p[i]);
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
 	out[i] = '\0';
 	return 0;
+}
+
+/* A name, or an IP address. */
+static int
+proxy_host_valid(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return web_host_ok(host) || inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1;
 }
 
 /* May the proxy take a request for host:port?  NULL, or why not. */
@@ -103,10 +125,76 @@ static const char *
 proxy_host_refused(const char *host, int port, int tls)
 {
 	if (!web_host_ok(host) || !web_intercepted(host, strlen(host)))
-		return "ghp: this proxy serves GitHub's hosts only";
+		return "ghp: this proxy does not go to that host";
 	if (tls && port != PROXY_TLS_PORT)
 		return "ghp: only port 443 is served for GitHub's hosts";
 	return NULL;
+}
+
+/* --- CONNECT, tunnelled --- */
+
+static void
+proxy_up_event(struct bufferevent *up, short what, void *arg)
+{
+	struct request *r = arg;
+	struct conn *c = r->conn;
+	char msg[320];
+
+	if (!(what & BEV_EVENT_CONNECTED)) {
+		bufferevent_free(up);
+		r->cup = NULL;
+		(void)snprintf(msg, sizeof(msg), "ghp could not connect to "
+		    "%s", r->chost);
+		proxy_refuse(r, 502, msg);
+		return;
+	}
+	r->cup = NULL;
+	r->decision = "allow";
+	r->status = 200;
+	request_audit(r, "allow", "CONNECT: tunnelled as it is", 200);
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "HTTP/1.1 200 Connection established\r\n\r\n");
+	request_handoff(r);
+	tunnel_start(c, up, req_conf->timeout_tunnel, req_conf->timeout_idle);
+}
+
+static void
+proxy_tunnel_resolved(int status, const struct sockaddr *sa, size_t salen,
+    void *arg)
+{
+	struct request *r = arg;
+	struct sockaddr_storage ss;
+	char msg[320];
+
+	r->rwait = NULL;
+	if (status != 0) {
+		(void)snprintf(msg, sizeof(msg), status == 1 ? "ghp: this "
+		    "proxy does not go to %s" : "ghp could not find %s",
+		    r->chost);
+		proxy_refuse(r, status == 1 ? 403 : 502, msg);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, salen);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(r->cport);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(r->cport);
+	r->cup = bufferevent_socket_new(bufferevent_get_base(r->conn->bev),
+	    -1, BEV_OPT_CLOSE_ON_FREE);
+	if (r->cup == NULL) {
+		proxy_refuse(r, 502, "ghp could not open a connection");
+		return;
+	}
+	bufferevent_setcb(r->cup, NULL, NULL, proxy_up_event, r);
+	if (bufferevent_socket_connect(r->cup, (struct sockaddr *)&ss,
+	    (int)salen) == -1) {
+		bufferevent_free(r->cup);
+		r->cup = NULL;
+		(void)snprintf(msg, sizeof(msg), "ghp could not connect to "
+		    "%s", r->chost);
+		proxy_refuse(r, 502, msg);
+	}
 }
 
 /* --- CONNECT --- */
@@ -162,6 +250,12 @@ proxy_token_resolved(const struct tentry *e, void *arg)
 	memcpy(r->owner, e->owner, sizeof(r->owner));
 	memcpy(r->session, e->session, sizeof(r->session));
 	memcpy(r->login, e->login, sizeof(r->login));
+	if (r->ctunnel) {
+		if ((r->rwait = tunnel_resolve(r->chost, proxy_tunnel_resolved,
+		    r)) == NULL)
+			proxy_refuse(r, 502, "ghp cannot look names up now");
+		return;
+	}
 	/* A certificate kept calls proxy_tls_ready() now, which may free r. */
 	r->cwaiter = certs_get(r->chost, proxy_tls_ready, r);
 }
@@ -179,15 +273,19 @@ proxy_connect(struct request *r)
 	r->conn->close_after = 1;	/* unless intercepted */
 	if (proxy_take_token(r) == -1)
 		return;
-	if (proxy_host(h, host, sizeof(host)) == -1) {
+	if (proxy_host(h, host, sizeof(host)) == -1 ||
+	    !proxy_host_valid(host) || h->port <= 0) {
 		proxy_refuse(r, 400, "Bad CONNECT target");
 		return;
 	}
-	if ((why = proxy_host_refused(host, h->port, 1)) != NULL) {
+	if (web_tunnel_allowed(req_conf, host))
+		r->ctunnel = 1;
+	else if ((why = proxy_host_refused(host, h->port, 1)) != NULL) {
 		proxy_refuse(r, 403, why);
 		return;
 	}
 	r->chost = xstrdup(host);
+	r->cport = h->port;
 	r->conn->close_after = 0;
 	if ((w = tcache_lookup(r->ptoken, r->ptoken_len, TCACHE_GITHUB,
 	    proxy_token_resolved, r)) != NULL)
@@ -243,6 +341,12 @@ proxy_abort(struct request *r)
 	if (r->cwaiter != NULL)
 		certs_cancel(r->cwaiter);
 	r->cwaiter = NULL;
+	if (r->rwait != NULL)
+		tunnel_resolve_cancel(r->rwait);
+	r->rwait = NULL;
+	if (r->cup != NULL)
+		bufferevent_free(r->cup);
+	r->cup = NULL;
 	free(r->chost);
 	r->chost = NULL;
 }

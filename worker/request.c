@@ -224,6 +224,19 @@ request_finish(struct request *r)
 }
 
 void
+request_handoff(struct request *r)
+{
+	struct conn *c = r->conn;
+
+	request_access(r);
+	metrics_request("tunnel", r->decision ? r->decision : "none",
+	    r->status);
+	request_free(r);
+	c->req = NULL;
+	c->nrequests++;
+}
+
+void
 request_fail(struct request *r, int status, const char *message,
     const char *extra)
 {

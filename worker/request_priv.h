@@ -51,6 +51,8 @@ enum cred_style {
 
 struct sites_check;
 struct cwaiter;
+struct resolve_wait;
+struct bufferevent;
 
 struct request {
 	struct conn		*conn;
@@ -75,6 +77,10 @@ struct request {
 	size_t			 ptoken_len;
 	struct cwaiter		*cwaiter;	/* CONNECT: its certificate */
 	char			*chost;		/* CONNECT: its host */
+	int			 cport;
+	int			 ctunnel;	/* tunnelled, not intercepted */
+	struct resolve_wait	*rwait;		/* its address, asked */
+	struct bufferevent	*cup;		/* connecting to it */
 	struct twaiter		*waiter;
 	char			 login[40];	/* GitHub's, or "" */
 	char			 owner[65];
@@ -109,6 +115,8 @@ extern const struct config	*req_conf;
 void	request_audit(struct request *, const char *decision,
 	    const char *reason, int status);
 void	request_finish(struct request *);
+/* A CONNECT tunnelled: its records, and the connection is no more ours. */
+void	request_handoff(struct request *);
 void	request_fail(struct request *, int status, const char *message,
 	    const char *extra_headers);
 void	request_deny(struct request *, int status, const char *message);

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "server.h"
+#include "tunnel.h"
 #include "util.h"
 
 #define SERVER_ACCEPT_BURST	32
@@ -212,6 +213,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&srv_conns, c, srv_entry);
 	if (c->req != NULL)
 		request_abort(c->req);
+	if (c->tunnel != NULL)
+		tunnel_free(c->tunnel);
 	event_free(c->ev_next);
 	bufferevent_free(c->bev);
 	if (c->proxy_token != NULL) {
@@ -278,6 +281,12 @@ conn_error(struct conn *c, int status, const char *message,
 }
 
 static void	conn_next(struct conn *);
+
+void
+conn_close(struct conn *c)
+{
+	conn_free(c);
+}
 
 void
 conn_request_done(struct conn *c)
@@ -562,6 +571,7 @@ server_close_idle(void)
 	TAILQ_FOREACH_SAFE(c, &srv_conns, srv_entry, tmp) {
 		c->close_after = 1;
 		if (c->req != NULL || c->lingering || c->nrequests == 0 ||
+		    c->tunnel != NULL ||
 		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			continue;
 		/* An answer still being written finishes first. */

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "server.h"
 #include "tcache.h"
+#include "tunnel.h"
 #include "upstream.h"
 #include "util.h"
 #include "worker.h"
@@ -145,6 +146,8 @@ worker_master_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_AUDIT_FAILING:
 		request_audit_failing();
 		return 0;
+	case MSG_RESOLVED:
+		return tunnel_resolved(m);
 	case MSG_STATS_REQ:
 		worker_stats(m->hdr.reqid);
 		return 0;
@@ -225,6 +228,7 @@ worker_main(const struct worker_args *args)
 	tcache_init(w.base);
 	certs_init(w.base);
 	request_init(args->conf, w.master);
+	tunnel_init(w.base, w.master);
 	server_init(w.base, args->conf, args->listeners, args->nlisteners);
 	sandbox_enter(SANDBOX_WORKER);
 	chan_send(w.master, MSG_WORKER_READY, args->id, 0, -1, NULL, 0);
