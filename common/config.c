@@ -182,6 +182,7 @@ parse_new(const char *name, int allow_include)
 	TAILQ_INIT(&p->conf->releases.allow);
 	TAILQ_INIT(&p->conf->codeload.allow);
 	TAILQ_INIT(&p->conf->proxy_allow);
+	TAILQ_INIT(&p->conf->intercepts);
 	TAILQ_INIT(&p->seen);
 	p->allow_include = allow_include;
 	return (p);
@@ -296,6 +297,7 @@ config_free(struct config *c)
 	free(c->enterprise);
 	conf_policy_free(&c->releases);
 	conf_policy_free(&c->codeload);
+	conf_intercepts_free(&c->intercepts);
 	while ((s = TAILQ_FIRST(&c->proxy_allow)) != NULL) {
 		TAILQ_REMOVE(&c->proxy_allow, s, entry);
 		free(s->value);

@@ -107,6 +107,26 @@ struct policy_conf {
 	struct string_list allow;	/* "owner/repo", "owner/\*" */
 };
 
+/*
+ * intercept "pattern" credential "NAME" [via "ADDR:PORT"]
+ *     { header "H" placeholder "P" }:
+ * a host (or "*.domain") other than GitHub's whose TLS a forward-proxy
+ * listener terminates, and whose requests get the stored credential
+ * NAME in header H (replacing the client's), and in place of P wherever
+ * a header value holds it.
+ */
+struct intercept_conf {
+	TAILQ_ENTRY(intercept_conf) entry;
+	char		*pattern;
+	char		*credential;	/* a stored credential's owner name */
+	char		*via;		/* "address:port" to connect to, or
+					   NULL: the host's own address */
+	struct string_list headers;	/* set to the credential */
+	struct string_list placeholders; /* replaced by it */
+	int		 line;
+};
+TAILQ_HEAD(intercept_list, intercept_conf);
+
 struct config {
 	char		*path;		/* the file given to config_load() */
 	char		*user;		/* workers' user */
@@ -137,6 +157,7 @@ struct config {
 	int		 proxy_permissive;	/* any host, else proxy_allow */
 	struct string_list proxy_allow;	/* "host", "*.domain", address */
 	int		 timeout_tunnel;	/* seconds a tunnel may last */
+	struct intercept_list intercepts;
 	char		*metrics_addr;	/* NULL: no metrics listener */
 	uint16_t	 metrics_port;
 };

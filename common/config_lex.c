@@ -45,6 +45,7 @@ static const struct keyword_ent keywords[] = {		/* sorted: searched with bsearch
 	{ "codeload",		K_CODELOAD },
 	{ "control",		K_CONTROL },
 	{ "copilot",		K_COPILOT },
+	{ "credential",		K_CREDENTIAL },
 	{ "directory",		K_DIRECTORY },
 	{ "enterprise",		K_ENTERPRISE },
 	{ "for",		K_FOR },
@@ -54,6 +55,7 @@ static const struct keyword_ent keywords[] = {		/* sorted: searched with bsearch
 	{ "idle",		K_IDLE },
 	{ "include",		K_INCLUDE },
 	{ "installation",	K_INSTALLATION },
+	{ "intercept",		K_INTERCEPT },
 	{ "key",		K_KEY },
 	{ "keyholder",		K_KEYHOLDER },
 	{ "listen",		K_LISTEN },
@@ -63,6 +65,7 @@ static const struct keyword_ent keywords[] = {		/* sorted: searched with bsearch
 	{ "on",			K_ON },
 	{ "pass",		K_PASS },
 	{ "permissive",		K_PERMISSIVE },
+	{ "placeholder",	K_PLACEHOLDER },
 	{ "policy",		K_POLICY },
 	{ "port",		K_PORT },
 	{ "private",		K_PRIVATE },
@@ -82,6 +85,7 @@ static const struct keyword_ent keywords[] = {		/* sorted: searched with bsearch
 	{ "tunnel",		K_TUNNEL },
 	{ "upstream",		K_UPSTREAM },
 	{ "user",		K_USER },
+	{ "via",		K_VIA },
 	{ "web",		K_WEB },
 	{ "workers",		K_WORKERS }
 };

@@ -53,6 +53,7 @@ enum keyword {
 	K_CODELOAD,
 	K_CONTROL,
 	K_COPILOT,
+	K_CREDENTIAL,
 	K_DIRECTORY,
 	K_ENTERPRISE,
 	K_FOR,
@@ -62,6 +63,7 @@ enum keyword {
 	K_IDLE,
 	K_INCLUDE,
 	K_INSTALLATION,
+	K_INTERCEPT,
 	K_KEY,
 	K_KEYHOLDER,
 	K_LISTEN,
@@ -71,6 +73,7 @@ enum keyword {
 	K_ON,
 	K_PASS,
 	K_PERMISSIVE,
+	K_PLACEHOLDER,
 	K_POLICY,
 	K_PORT,
 	K_PRIVATE,
@@ -90,6 +93,7 @@ enum keyword {
 	K_TUNNEL,
 	K_UPSTREAM,
 	K_USER,
+	K_VIA,
 	K_WEB,
 	K_WORKERS
 };

@@ -658,6 +658,9 @@ parse_statement(struct parse *p, const struct token *t)
 	case K_PROXY:
 		conf_parse_proxy(p, t);
 		return;
+	case K_INTERCEPT:
+		conf_parse_intercept(p, t);
+		return;
 	case K_METRICS:
 		parse_metrics(p, t);
 		return;

@@ -11,6 +11,7 @@
  *                 whole file, the defaults
  * config_web.c    the statements about github.com's other hosts:
  *                 releases, codeload, block anonymous git, enterprise
+ * config_intercept.c  "intercept" blocks (forward proxy)
  * config_print.c  config_print(): a config in ghp.conf(5) syntax
  * config_lex.c    the lexer (config_lex.h)
  * config_file.c   what the lexer reads: files, with their checks, and
@@ -91,6 +92,12 @@ void		 conf_parse_enterprise(struct parse *, const struct token *);
 void		 conf_parse_block_anonymous(struct parse *,
 		    const struct token *);
 void		 conf_parse_proxy(struct parse *, const struct token *);
+
+/* config_intercept.c */
+void		 conf_parse_intercept(struct parse *, const struct token *);
+void		 conf_intercepts_free(struct intercept_list *);
+void		 conf_print_intercepts(FILE *, const struct config *);
+void		 conf_string_list_free(struct string_list *);
 void		 conf_policy_free(struct policy_conf *);
 void		 conf_print_web(FILE *, const struct config *);
 

@@ -431,4 +431,5 @@ conf_print_web(FILE *fp, const struct config *c)
 		}
 		fputs(" }\n", fp);
 	}
+	conf_print_intercepts(fp, c);
 }

@@ -50,6 +50,7 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_KH_EXHAUSTED] =	T("kh-exhausted", MP_FIXED,
 				    sizeof(struct msg_kh_ratelimit), 0),
 	[MSG_KH_COPILOT] =	T("kh-copilot", MP_TEXT, 0, 0),
+	[MSG_KH_INTERCEPT] =	T("kh-intercept", MP_BYTES, 0, 0),
 	[MSG_KH_CERT_REQ] =	T("kh-cert-req", MP_BYTES, 0, 0),
 	[MSG_KH_CERT] =		T("kh-cert", MP_BYTES, 0, 0),
 	[MSG_CTL_HELLO] =	T("ctl-hello", MP_FIXED,

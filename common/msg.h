@@ -104,6 +104,12 @@ enum msg_type {
 	 * Copilot token, never the OAuth token it was exchanged for
 	 */
 	MSG_KH_COPILOT,
+	/*
+	 * worker -> keyholder: the credential of an "intercept" block for
+	 * a client token: uint32 block index, then the token; answered
+	 * with MSG_KH_RESOLVED
+	 */
+	MSG_KH_INTERCEPT,
 	/* worker -> keyholder: struct msg_kh_cert_req + host + DER key */
 	MSG_KH_CERT_REQ,
 	/* keyholder -> worker: struct msg_kh_cert + DER certificate */

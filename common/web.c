@@ -447,7 +447,8 @@ web_tunnel_allowed(const struct config *conf, const char *host)
 {
 	const struct string_entry *s;
 
-	if (web_intercepted(host, strlen(host)))
+	if (web_intercepted(host, strlen(host)) ||
+	    web_intercept_rule(conf, host) != -1)
 		return 0;
 	if (conf->proxy_permissive)
 		return 1;
@@ -455,4 +456,30 @@ web_tunnel_allowed(const struct config *conf, const char *host)
 		if (web_pattern_match(s->value, host))
 			return 1;
 	return 0;
+}
+
+int
+web_intercept_rule(const struct config *conf, const char *host)
+{
+	const struct intercept_conf *ic;
+	int i = 0;
+
+	TAILQ_FOREACH(ic, &conf->intercepts, entry) {
+		if (ic->pattern != NULL && web_pattern_match(ic->pattern,
+		    host))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+const struct intercept_conf *
+web_intercept_conf(const struct config *conf, int rule)
+{
+	const struct intercept_conf *ic;
+
+	TAILQ_FOREACH(ic, &conf->intercepts, entry)
+		if (rule-- == 0)
+			return ic;
+	return NULL;
 }

@@ -30,6 +30,11 @@
  *	for a host it intercepts; with "proxy policy permissive" any
  *	other; else one matching a "proxy allow" entry: the same name, or
  *	for "*.domain" any name ending in ".domain" (not domain itself).
+ *	Never for a host an "intercept" block takes.
+ *
+ *  web_intercept_rule(conf, host), web_intercept_conf(conf, rule)
+ *	The first "intercept" block whose pattern matches host (lower
+ *	case), as an index (or -1); and the block of an index (or NULL).
  *
  *  web_classify(site, method, path, query, querylen, &target)
  *	path comes from path_normalize() (scope.h): no query, no dot
@@ -113,6 +118,8 @@ int		 web_intercepted(const char *, size_t);
 int		 web_host_ok(const char *);
 struct config;
 int		 web_tunnel_allowed(const struct config *, const char *);
+int		 web_intercept_rule(const struct config *, const char *);
+const struct intercept_conf *web_intercept_conf(const struct config *, int);
 void		 web_classify(enum web_site, const char *, const char *,
 		    const char *, size_t, struct web_target *);
 enum scope_decision web_check(const struct scope *,

@@ -26,6 +26,7 @@
 #include "util.h"
 #include "web.h"
 
+static const struct config *ca_conf;
 static EVP_PKEY	*ca_key;
 static X509	*ca_cert;
 static char	*ca_cert_pem;
@@ -197,6 +198,7 @@ ca_init(const struct config *conf, char *err, size_t errlen)
 	long n;
 	int have_key = stat(CA_KEY_FILE, &st) == 0;
 
+	ca_conf = conf;
 	if ((have_key ? ca_load(err, errlen) : ca_create(err, errlen)) == -1)
 		return -1;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
@@ -221,7 +223,8 @@ ca_pem(void)
 int
 ca_host_allowed(const char *host)
 {
-	return web_host_ok(host) && web_intercepted(host, strlen(host));
+	return web_host_ok(host) && (web_intercepted(host, strlen(host)) ||
+	    (ca_conf != NULL && web_intercept_rule(ca_conf, host) != -1));
 }
 
 /* The P-256 public key in spki, or NULL. */

@@ -37,7 +37,7 @@
 struct config;
 
 int		 ca_init(const struct config *, char *err, size_t errlen);
-/* Is host (lower case) one ghp intercepts? */
+/* Is host (lower case) one ghp intercepts: GitHub's, or an "intercept"? */
 int		 ca_host_allowed(const char *host);
 /*
  * The leaf certificate (DER, to be freed with OPENSSL_free()) for host and the DER public key

@@ -167,6 +167,8 @@ kh_worker_dispatch(struct chan *c, struct msg *m, void *arg)
 		return kh_copilot(kw, m);
 	case MSG_KH_CERT_REQ:
 		return kh_cert(kw, m);
+	case MSG_KH_INTERCEPT:
+		return kh_intercept(kw, m);
 	case MSG_KH_REVOKE_ACK:
 		return kh_revoke_ack(kw, m);
 	case MSG_KH_RATELIMIT:
@@ -282,6 +284,7 @@ keyholder_main(const struct config *conf, const struct priv_account *acct,
 	char err[512];
 
 	memset(&kh, 0, sizeof(kh));
+	kh.conf = conf;
 	TAILQ_INIT(&kh.workers);
 	log_procname("keyholder");
 	priv_nodump();

@@ -37,8 +37,11 @@ struct kh_worker {
 };
 TAILQ_HEAD(kh_worker_list, kh_worker);
 
+struct config;
+
 struct keyholder {
 	struct event_base *base;
+	const struct config *conf;	/* as it was when the keyholder started */
 	struct chan	*master;
 	struct kh_worker_list workers;
 	struct store	*store;
@@ -60,6 +63,7 @@ void	kh_ctl_answer(uint32_t client, int status, const char *text);
 /* resolve.c */
 int	kh_resolve(struct kh_worker *, const struct msg *);
 int	kh_copilot(struct kh_worker *, const struct msg *);
+int	kh_intercept(struct kh_worker *, const struct msg *);
 int	kh_revoke_ack(struct kh_worker *, const struct msg *);
 /* Tell every worker to drop hash; answer client when all have. */
 void	kh_revoke_broadcast(uint32_t client, const uint8_t hash[32],

@@ -29,6 +29,7 @@
 #include "mint.h"
 #include "token.h"
 #include "util.h"
+#include "web.h"
 
 #define REVOKE_WAIT	5	/* seconds for every worker to confirm */
 #define CRED_MAX	512
@@ -173,8 +174,8 @@ resolve_recheck(const struct token_record *t)
 	return status;
 }
 
-static int	resolve_credential(const struct token_record *,
-		    unsigned char *, size_t, int *);
+static int	resolve_credential(const char *, unsigned char *, size_t,
+		    int *);
 
 /* --- users' tokens: the stored credential, and the login behind it --- */
 
@@ -419,7 +420,7 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 	status = resolve_lookup(m, &t);
 	sodium_memzero((void *)m->data, m->len);
 	if (status == RESOLVE_OK && t.type == TOKEN_USER)
-		status = resolve_credential(&t, cred, sizeof(cred), &n);
+		status = resolve_credential(t.owner, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK && t.type == TOKEN_AGENT) {
 		resolve_agent(kw, m->hdr.reqid, &t);	/* takes t */
 		return 0;
@@ -516,23 +517,22 @@ resolve_copilot(struct kh_worker *kw, uint32_t reqid, struct token_record *t,
 	copilot_get(cred, credlen, resolve_copilot_got, cw);
 }
 
-/* The stored credential of a user token's owner into cred. */
+/* The credential stored for owner into cred. */
 static int
-resolve_credential(const struct token_record *t, unsigned char *cred,
-    size_t credsize, int *n)
+resolve_credential(const char *owner, unsigned char *cred, size_t credsize,
+    int *n)
 {
 	uint8_t *sealed = NULL;
 	size_t sealedlen;
 	int status = RESOLVE_OK;
 
 	*n = 0;
-	if (store_credential_get(kh.store, t->owner, &sealed,
-	    &sealedlen) != 0)
+	if (store_credential_get(kh.store, owner, &sealed, &sealedlen) != 0)
 		return RESOLVE_NO_CREDENTIAL;
 	if ((*n = kh_open_credential(sealed, sealedlen, cred,
 	    credsize)) < 0) {
 		log_warnx("resolve: the credential of %s does not open with "
-		    "this key", t->owner);
+		    "this key", owner);
 		status = RESOLVE_ERROR;
 		*n = 0;
 	}
@@ -551,7 +551,7 @@ kh_copilot(struct kh_worker *kw, const struct msg *m)
 	status = resolve_lookup(m, &t);
 	sodium_memzero((void *)m->data, m->len);
 	if (status == RESOLVE_OK && t.type == TOKEN_USER)
-		status = resolve_credential(&t, cred, sizeof(cred), &n);
+		status = resolve_credential(t.owner, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK)
 		resolve_copilot(kw, m->hdr.reqid, &t, cred, (size_t)n);
 	else {
@@ -559,6 +559,49 @@ kh_copilot(struct kh_worker *kw, const struct msg *m)
 		token_record_free(&t);
 	}
 	sodium_memzero(cred, sizeof(cred));
+	return 0;
+}
+
+/*
+ * An "intercept" block's credential, for a valid client token: any
+ * token the proxy took may use the blocks the config has.
+ */
+int
+kh_intercept(struct kh_worker *kw, const struct msg *m)
+{
+	const struct intercept_conf *ic = NULL;
+	struct token_record t;
+	struct msg tm;
+	unsigned char cred[CRED_MAX];
+	uint32_t rule = 0;
+	char *scope = NULL;
+	int status = RESOLVE_UNKNOWN, n = 0;
+
+	memset(&t, 0, sizeof(t));
+	if (m->len > sizeof(rule)) {
+		memcpy(&rule, m->data, sizeof(rule));
+		tm = *m;
+		tm.data += sizeof(rule);
+		tm.len -= sizeof(rule);
+		status = resolve_lookup(&tm, &t);
+	}
+	sodium_memzero((void *)m->data, m->len);
+	if (status == RESOLVE_OK &&
+	    (ic = web_intercept_conf(kh.conf, (int)rule)) == NULL) {
+		log_warnx("worker %u: no intercept block %u", kw->id, rule);
+		status = RESOLVE_ERROR;
+	}
+	if (status == RESOLVE_OK)
+		status = resolve_credential(ic->credential, cred, sizeof(cred),
+		    &n);
+	if (status == RESOLVE_OK &&
+	    (scope = resolve_scope_json(&t, NULL, NULL, NULL)) == NULL)
+		status = RESOLVE_ERROR;
+	resolve_answer(kw, m->hdr.reqid, status, status == RESOLVE_OK ? &t :
+	    NULL, scope, cred, status == RESOLVE_OK ? (size_t)n : 0);
+	free(scope);
+	sodium_memzero(cred, sizeof(cred));
+	token_record_free(&t);
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * server from their sandbox: the host of a forward-proxy tunnel
  * (MSG_RESOLVE).  libevent's asynchronous resolver, so that the master
  * never waits on DNS; /etc/resolv.conf and /etc/hosts are read at
- * start.  Only a name the config lets a tunnel go to is looked up.
+ * start.  Only a name the config lets a tunnel go to, or intercepts
+ * ("intercept"), is looked up.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -95,7 +96,8 @@ resolver_request(struct proc *p, const struct msg *m)
 		return -1;
 	memcpy(host, m->data, m->len);
 	host[m->len] = '\0';
-	if (!web_tunnel_allowed(master->conf, host)) {
+	if (!web_tunnel_allowed(master->conf, host) &&
+	    web_intercept_rule(master->conf, host) == -1) {
 		resolver_answer(p->id, m->hdr.reqid, 1, NULL, 0);
 		return 0;
 	}

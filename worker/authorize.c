@@ -157,7 +157,7 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	char *url;
 	int64_t body_len;
 
-	if (!upstream_usable(r->up)) {
+	if (r->route != ROUTE_INTERCEPT && !upstream_usable(r->up)) {
 		request_audit(r, "deny", "upstream host not resolved", 502);
 		request_fail(r, 502, "ghp could not resolve GitHub's address "
 		    "when this worker started", NULL);
@@ -174,13 +174,22 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	if (h->expect_continue && !r->body_done)
 		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
-	xasprintf(&url, "%s%s%s%.*s", req_conf->upstream[r->up],
-	    r->path, r->query ? "?" : "", (int)r->querylen,
-	    r->query ? r->query : "");
 	body_len = r->body == BODY_NONE ? 0 : r->body == BODY_CHUNKED ? -1 :
 	    (int64_t)r->body_left;
-	r->xfer = upstream_start(url, r->method, request_headers(r, cred,
-	    credlen), body_len, &request_upstream_ops, r);
+	if (r->route == ROUTE_INTERCEPT) {
+		xasprintf(&url, "https://%s%s%s%.*s", r->conn->tunnel_host,
+		    r->path, r->query ? "?" : "", (int)r->querylen,
+		    r->query ? r->query : "");
+		r->xfer = upstream_start_to(url, r->connect_to, r->method,
+		    intercept_headers(r, cred, credlen), body_len,
+		    &request_upstream_ops, r);
+	} else {
+		xasprintf(&url, "%s%s%s%.*s", req_conf->upstream[r->up],
+		    r->path, r->query ? "?" : "", (int)r->querylen,
+		    r->query ? r->query : "");
+		r->xfer = upstream_start(url, r->method, request_headers(r,
+		    cred, credlen), body_len, &request_upstream_ops, r);
+	}
 	free(url);
 	metrics_stage(STAGE_CREDENTIAL, monotime_us() - r->t_us);
 }

@@ -124,10 +124,11 @@ proxy_host_valid(const char *host)
 static const char *
 proxy_host_refused(const char *host, int port, int tls)
 {
-	if (!web_host_ok(host) || !web_intercepted(host, strlen(host)))
+	if (!web_host_ok(host) || (!web_intercepted(host, strlen(host)) &&
+	    web_intercept_rule(req_conf, host) == -1))
 		return "ghp: this proxy does not go to that host";
 	if (tls && port != PROXY_TLS_PORT)
-		return "ghp: only port 443 is served for GitHub's hosts";
+		return "ghp: only port 443 is intercepted";
 	return NULL;
 }
 

@@ -76,6 +76,7 @@ request_free(struct request *r)
 	if (r->check != NULL)
 		sites_abort(r);
 	proxy_abort(r);
+	free(r->connect_to);
 	sodium_memzero(r->token, sizeof(r->token));
 	sodium_memzero(r->ptoken, sizeof(r->ptoken));
 	free(r->query_buf);
@@ -530,6 +531,8 @@ request_route_label(const struct request *r)
 {
 	if (r->route == ROUTE_API)
 		return "api";
+	if (r->route == ROUTE_INTERCEPT)
+		return "intercept";
 	if (r->route != ROUTE_WEB)
 		return "other";
 	switch (r->wt.kind) {
@@ -677,6 +680,17 @@ request_start(struct conn *c, const char *head, size_t len)
 		r->query = q + 1;
 		r->querylen = r->p.head.path.len -
 		    (size_t)(q + 1 - r->p.head.path.p);
+	}
+	if (c->tunnel_host != NULL && (r->icpt = web_intercept_rule(req_conf,
+	    c->tunnel_host)) != -1) {
+		/* Another API's paths: passed as they came. */
+		r->route = ROUTE_INTERCEPT;
+		(void)snprintf(r->path, sizeof(r->path), "%.*s",
+		    (int)(r->query ? (size_t)(r->query - 1 - r->p.head.path.p) :
+		    r->p.head.path.len), r->p.head.path.p);
+		metrics_stage(STAGE_PARSE, monotime_us() - r->t0_us);
+		intercept_start(r);
+		return c->req;
 	}
 	t = request_route(r, target);
 	if (path_normalize(t, r->path, sizeof(r->path), &why) == -1 &&

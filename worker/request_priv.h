@@ -9,9 +9,11 @@
  * sites.c	GitHub's hosts other than the API: git smart HTTP,
  *		releases, codeload archives, raw files, Copilot, and the
  *		policies that block or redirect some of them
- * proxy.c	a forward-proxy listener's requests: CONNECT (refused, or
- *		intercepted with a certificate from ghp's CA) and
- *		absolute-form requests, both with Proxy-Authorization
+ * proxy.c	a forward-proxy listener's requests: CONNECT (refused,
+ *		tunnelled, or intercepted with a certificate from ghp's CA)
+ *		and absolute-form requests, both with Proxy-Authorization
+ * intercept.c	requests inside an intercepted CONNECT to an "intercept"
+ *		host: a stored credential put in, forwarded to the host
  */
 #ifndef GHP_REQUEST_PRIV_H
 #define GHP_REQUEST_PRIV_H
@@ -33,6 +35,7 @@
 enum route {
 	ROUTE_API,
 	ROUTE_WEB,		/* github.com's other hosts (web.h) */
+	ROUTE_INTERCEPT,	/* an "intercept" host, through the proxy */
 	ROUTE_OTHER		/* nothing ghp serves */
 };
 
@@ -81,6 +84,8 @@ struct request {
 	int			 ctunnel;	/* tunnelled, not intercepted */
 	struct resolve_wait	*rwait;		/* its address, asked */
 	struct bufferevent	*cup;		/* connecting to it */
+	int			 icpt;		/* ROUTE_INTERCEPT: its block */
+	char			*connect_to;	/* and its address for libcurl */
 	struct twaiter		*waiter;
 	char			 login[40];	/* GitHub's, or "" */
 	char			 owner[65];
@@ -138,6 +143,11 @@ void	proxy_connect(struct request *);
 int	proxy_absolute(struct request *);
 int	proxy_inner(struct request *);
 void	proxy_abort(struct request *);
+
+/* intercept.c */
+void	intercept_start(struct request *);
+struct curl_slist *intercept_headers(struct request *, const char *,
+	    size_t);
 
 /* sites.c (sites_init() is in request.h) */
 void	sites_start(struct request *);

@@ -134,6 +134,29 @@ tcache_fresh(const struct tentry *e)
 	return e->expires == 0 || e->expires > (int64_t)time(NULL);
 }
 
+/* The keyholder's question for a kind of answer. */
+static int
+tcache_ask(enum tcache_kind kind, uint32_t reqid, const char *token,
+    size_t len)
+{
+	uint8_t buf[sizeof(uint32_t) + TOKEN_LEN];
+	uint32_t rule;
+	int r;
+
+	if (kind == TCACHE_GITHUB || kind == TCACHE_COPILOT)
+		return chan_send(kh_chan, kind == TCACHE_COPILOT ?
+		    MSG_KH_COPILOT : MSG_KH_RESOLVE, 0, reqid, -1, token, len);
+	if (len > TOKEN_LEN)
+		return -1;
+	rule = (uint32_t)(kind - TCACHE_INTERCEPT);
+	memcpy(buf, &rule, sizeof(rule));
+	memcpy(buf + sizeof(rule), token, len);
+	r = chan_send(kh_chan, MSG_KH_INTERCEPT, 0, reqid, -1, buf,
+	    sizeof(rule) + len);
+	sodium_memzero(buf, sizeof(buf));
+	return r;
+}
+
 struct twaiter *
 tcache_lookup(const char *token, size_t len, enum tcache_kind kind,
     tcache_cb cb, void *arg)
@@ -173,9 +196,7 @@ tcache_lookup(const char *token, size_t len, enum tcache_kind kind,
 	TAILQ_INSERT_TAIL(&lru, e, lru);
 	nentries++;
 	tcache_add_waiter(e, w);
-	if (kh_chan == NULL || chan_send(kh_chan, kind == TCACHE_COPILOT ?
-	    MSG_KH_COPILOT : MSG_KH_RESOLVE, 0, e->reqid, -1, token,
-	    len) == -1) {
+	if (kh_chan == NULL || tcache_ask(kind, e->reqid, token, len) == -1) {
 		e->status = RESOLVE_ERROR;
 		e->pending = 0;
 		tcache_notify(e);
@@ -353,11 +374,10 @@ tcache_exhausted(const struct msg_kh_ratelimit *rl)
 void
 tcache_revoke(const uint8_t hash[TOKEN_HASH_LEN])
 {
-	struct tentry *e;
-	int kind;
+	struct tentry *e, *tmp;
 
-	for (kind = TCACHE_GITHUB; kind <= TCACHE_COPILOT; kind++) {
-		if ((e = tcache_find(hash, kind)) == NULL)
+	TAILQ_FOREACH_SAFE(e, &lru, lru, tmp) {
+		if (memcmp(e->hash, hash, TOKEN_HASH_LEN) != 0)
 			continue;
 		/* Requests waiting on it are refused as they would be now. */
 		if (e->pending) {

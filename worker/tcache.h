@@ -30,12 +30,14 @@ struct tentry;
 /*
  * What an answer holds: the GitHub credential behind a token, or (for a
  * user's token with the copilot permission) a Copilot token the
- * keyholder exchanged the owner's OAuth token for.  Two entries, one
- * token hash: a revocation drops both.
+ * keyholder exchanged the owner's OAuth token for, or (TCACHE_INTERCEPT
+ * + n) the credential of the n-th "intercept" block.  Several entries,
+ * one token hash: a revocation drops them all.
  */
 enum tcache_kind {
 	TCACHE_GITHUB,
-	TCACHE_COPILOT
+	TCACHE_COPILOT,
+	TCACHE_INTERCEPT	/* + the "intercept" block's index */
 };
 
 /* Called once per waiter when its entry resolves (or fails). */

@@ -20,6 +20,7 @@
 struct upstream_xfer {
 	CURL			*easy;
 	struct curl_slist	*headers;
+	struct curl_slist	*connect_to;	/* or NULL */
 	const struct upstream_ops *ops;
 	void			*arg;
 	struct evbuffer		*resp_headers;
@@ -261,6 +262,15 @@ upstream_start(const char *url, const char *method,
     struct curl_slist *headers, int64_t body_len,
     const struct upstream_ops *ops, void *arg)
 {
+	return upstream_start_to(url, NULL, method, headers, body_len, ops,
+	    arg);
+}
+
+struct upstream_xfer *
+upstream_start_to(const char *url, const char *connect_to,
+    const char *method, struct curl_slist *headers, int64_t body_len,
+    const struct upstream_ops *ops, void *arg)
+{
 	struct upstream_xfer *x;
 
 	x = xcalloc(1, sizeof(*x));
@@ -277,6 +287,10 @@ upstream_start(const char *url, const char *method,
 	x->stall = evtimer_new(up_base, upstream_stall_cb, x);
 	upstream_watch(x);
 	upstream_setopts(x, url);
+	if (connect_to != NULL) {
+		x->connect_to = curl_slist_append(NULL, connect_to);
+		curl_easy_setopt(x->easy, CURLOPT_CONNECT_TO, x->connect_to);
+	}
 	upstream_set_method(x, method, body_len);
 	curlev_add(x->easy, upstream_done, x);
 	ntransfers++;
@@ -290,6 +304,7 @@ upstream_free(struct upstream_xfer *x)
 	curl_easy_cleanup(x->easy);
 	event_free(x->stall);
 	curl_slist_free_all(x->headers);
+	curl_slist_free_all(x->connect_to);
 	evbuffer_free(x->resp_headers);
 	free(x);
 	ntransfers--;

@@ -54,6 +54,15 @@ int	upstream_usable(enum upstream_kind);
 struct upstream_xfer *upstream_start(const char *url, const char *method,
 	    struct curl_slist *headers, int64_t body_len,
 	    const struct upstream_ops *, void *arg);
+/*
+ * The same to a host that was not looked up at start: connect_to is a
+ * CURLOPT_CONNECT_TO entry ("host:port:address:port") with the address
+ * the master found for it.
+ */
+struct upstream_xfer *upstream_start_to(const char *url,
+	    const char *connect_to, const char *method,
+	    struct curl_slist *headers, int64_t body_len,
+	    const struct upstream_ops *, void *arg);
 void	upstream_resume_recv(struct upstream_xfer *);
 void	upstream_resume_send(struct upstream_xfer *);
 /* Abandon a transfer (the client went away); no callback follows. */

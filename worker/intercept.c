@@ -1,0 +1,215 @@
+/*
+ * intercept.c: requests inside an intercepted CONNECT to a host of an
+ * "intercept" block (ghp.conf(5)): agents calling an API whose key they
+ * do not hold.
+ *
+ * The host's address comes from the master (tunnel_resolve()); the
+ * block's stored credential from the keyholder, for the proxy's client
+ * token (tcache.h, TCACHE_INTERCEPT).  The request goes to
+ * https://HOST/path as the client sent it (path and query untouched,
+ * Authorization included), except that each header the block names is
+ * replaced by one holding the credential, and each placeholder found in
+ * a header value is replaced by the credential.  Request bodies are
+ * passed as they are.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "log.h"
+#include "msg.h"
+#include "request_priv.h"
+#include "tunnel.h"
+#include "util.h"
+
+static const struct intercept_conf *
+intercept_conf(const struct request *r)
+{
+	return web_intercept_conf(req_conf, r->icpt);
+}
+
+static int
+intercept_named(const struct intercept_conf *ic, const struct http_str *n)
+{
+	const struct string_entry *s;
+
+	TAILQ_FOREACH(s, &ic->headers, entry)
+		if (http_str_ieq(n, s->value))
+			return 1;
+	return 0;
+}
+
+/* The length of the placeholder at v (before end), or 0. */
+static size_t
+intercept_placeholder_at(const struct intercept_conf *ic, const char *v,
+    const char *end)
+{
+	const struct string_entry *s;
+	size_t n;
+
+	TAILQ_FOREACH(s, &ic->placeholders, entry) {
+		n = strlen(s->value);
+		if ((size_t)(end - v) >= n && memcmp(v, s->value, n) == 0)
+			return n;
+	}
+	return 0;
+}
+
+/* "Name: value" with every placeholder in value replaced by cred. */
+static char *
+intercept_line(const struct intercept_conf *ic, const struct http_header *h,
+    const char *cred, size_t credlen)
+{
+	const char *v, *end = h->value.p + h->value.len;
+	char *line;
+	size_t n, len, hits = 0;
+
+	for (v = h->value.p; v < end; v += n > 0 ? n : 1)
+		if ((n = intercept_placeholder_at(ic, v, end)) > 0)
+			hits++;
+	line = xcalloc(1, h->name.len + 2 + h->value.len + hits * credlen +
+	    1);
+	/* libcurl sends "Name;" as an empty header ("Name:" removes it). */
+	len = (size_t)sprintf(line, "%.*s%s", (int)h->name.len, h->name.p,
+	    h->value.len > 0 ? ": " : ";");
+	for (v = h->value.p; v < end; ) {
+		if ((n = intercept_placeholder_at(ic, v, end)) > 0) {
+			memcpy(line + len, cred, credlen);
+			len += credlen;
+			v += n;
+		} else
+			line[len++] = *v++;
+	}
+	line[len] = '\0';
+	return line;
+}
+
+struct curl_slist *
+intercept_headers(struct request *r, const char *cred, size_t credlen)
+{
+	static const char *drop[] = { "host", "proxy-authorization",
+	    "connection", "keep-alive", "proxy-connection",
+	    "transfer-encoding", "content-length", "te", "trailer",
+	    "upgrade", "expect" };
+	const struct intercept_conf *ic = intercept_conf(r);
+	const struct http_head *h = &r->p.head;
+	const struct string_entry *s;
+	struct curl_slist *list = NULL;
+	char *line;
+	size_t i, k;
+
+	for (i = 0; ic != NULL && i < h->nheaders; i++) {
+		for (k = 0; k < sizeof(drop) / sizeof(drop[0]); k++)
+			if (http_str_ieq(&h->headers[i].name, drop[k]))
+				break;
+		if (k < sizeof(drop) / sizeof(drop[0]) ||
+		    intercept_named(ic, &h->headers[i].name))
+			continue;
+		line = intercept_line(ic, &h->headers[i], cred, credlen);
+		list = curl_slist_append(list, line);
+		sodium_memzero(line, strlen(line));
+		free(line);
+	}
+	TAILQ_FOREACH(s, &ic->headers, entry) {
+		xasprintf(&line, "%s: %.*s", s->value, (int)credlen, cred);
+		list = curl_slist_append(list, line);
+		sodium_memzero(line, strlen(line));
+		free(line);
+	}
+	return list;
+}
+
+static void
+intercept_resolved(const struct tentry *e, void *arg)
+{
+	struct request *r = arg;
+	char msg[160];
+
+	r->waiter = NULL;
+	sodium_memzero(r->token, sizeof(r->token));
+	r->token_id = e->token_id;
+	memcpy(r->owner, e->owner, sizeof(r->owner));
+	memcpy(r->session, e->session, sizeof(r->session));
+	if (e->status == RESOLVE_NO_CREDENTIAL) {
+		(void)snprintf(msg, sizeof(msg), "ghp has no credential "
+		    "\"%s\" stored for this host", intercept_conf(r) ?
+		    intercept_conf(r)->credential : "?");
+		request_deny(r, 502, msg);
+		return;
+	}
+	if (e->status != RESOLVE_OK || e->credlen == 0) {
+		request_deny(r, e->status == RESOLVE_ERROR ? 503 : 401,
+		    e->status == RESOLVE_ERROR ? "ghp cannot check tokens "
+		    "right now" : "Bad credentials: the proxy's ghp token is "
+		    "no longer valid");
+		return;
+	}
+	r->decision = "allow";
+	(void)snprintf(r->sr.reason, sizeof(r->sr.reason), "intercept: "
+	    "credential \"%s\"", intercept_conf(r)->credential);
+	request_forward(r, e->cred, e->credlen);
+}
+
+static void	intercept_ask_token(struct request *);
+
+static void
+intercept_addr(int status, const struct sockaddr *sa, size_t salen,
+    void *arg)
+{
+	struct request *r = arg;
+	char addr[INET6_ADDRSTRLEN];
+	const void *a;
+
+	r->rwait = NULL;
+	a = sa == NULL ? NULL : sa->sa_family == AF_INET6 ?
+	    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr :
+	    (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	if (status != 0 || a == NULL || inet_ntop(sa->sa_family, a, addr,
+	    sizeof(addr)) == NULL) {
+		request_deny(r, 502, "ghp could not find the host's address");
+		return;
+	}
+	xasprintf(&r->connect_to, "%s:443:%s%s%s:443", r->conn->tunnel_host,
+	    sa->sa_family == AF_INET6 ? "[" : "", addr,
+	    sa->sa_family == AF_INET6 ? "]" : "");
+	intercept_ask_token(r);
+}
+
+static void
+intercept_ask_token(struct request *r)
+{
+	struct twaiter *w;
+
+	if ((w = tcache_lookup(r->ptoken, r->ptoken_len, TCACHE_INTERCEPT +
+	    r->icpt, intercept_resolved, r)) != NULL)
+		r->waiter = w;
+}
+
+void
+intercept_start(struct request *r)
+{
+	const struct intercept_conf *ic = intercept_conf(r);
+
+	if (ic == NULL) {
+		request_deny(r, 502, "ghp no longer intercepts this host");
+		return;
+	}
+	if (ic->via != NULL) {
+		xasprintf(&r->connect_to, "%s:443:%s", r->conn->tunnel_host,
+		    ic->via);
+		intercept_ask_token(r);
+		return;
+	}
+	if ((r->rwait = tunnel_resolve(r->conn->tunnel_host, intercept_addr,
+	    r)) == NULL)
+		request_deny(r, 502, "ghp cannot look names up now");
+}
