@@ -171,10 +171,11 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	    "as sent, GitHub decides" : strcmp(r->decision, "anonymous") ==
 	    0 ? "no token: forwarded without one (allow anonymous)" : NULL,
 	    0);
-	if (h->expect_continue && !r->body_done)
+	if (h->expect_continue && !r->body_done && !r->continued)
 		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
 	body_len = r->body == BODY_NONE ? 0 : r->body == BODY_CHUNKED ? -1 :
+	    r->body == BODY_MEM ? (int64_t)r->mbody_len :
 	    (int64_t)r->body_left;
 	if (r->route == ROUTE_INTERCEPT) {
 		xasprintf(&url, "https://%s%s%s%.*s", r->conn->tunnel_host,

@@ -9,8 +9,10 @@
  * https://HOST/path as the client sent it (path and query untouched,
  * Authorization included), except that each header the block names is
  * replaced by one holding the credential, and each placeholder found in
- * a header value is replaced by the credential.  Request bodies are
- * passed as they are.
+ * a header value is replaced by the credential.  So is a placeholder
+ * in a request body of at most INTERCEPT_BODY_MAX bytes with a
+ * Content-Length (read whole first, then sent with its new length);
+ * larger and chunked bodies pass as they are.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -23,6 +25,9 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -30,6 +35,8 @@
 #include "request_priv.h"
 #include "tunnel.h"
 #include "util.h"
+
+#define INTERCEPT_BODY_MAX	(64 * 1024)
 
 static const struct intercept_conf *
 intercept_conf(const struct request *r)
@@ -64,33 +71,64 @@ intercept_placeholder_at(const struct intercept_conf *ic, const char *v,
 	return 0;
 }
 
+/* p..end with every placeholder replaced by cred, into out (or count). */
+static size_t
+intercept_replace(const struct intercept_conf *ic, const char *p,
+    const char *end, const char *cred, size_t credlen, char *out)
+{
+	size_t n, len = 0;
+
+	while (p < end) {
+		if ((n = intercept_placeholder_at(ic, p, end)) > 0) {
+			if (out != NULL)
+				memcpy(out + len, cred, credlen);
+			len += credlen;
+			p += n;
+		} else {
+			if (out != NULL)
+				out[len] = *p;
+			len++;
+			p++;
+		}
+	}
+	return len;
+}
+
 /* "Name: value" with every placeholder in value replaced by cred. */
 static char *
 intercept_line(const struct intercept_conf *ic, const struct http_header *h,
     const char *cred, size_t credlen)
 {
-	const char *v, *end = h->value.p + h->value.len;
+	const char *end = h->value.p + h->value.len;
 	char *line;
-	size_t n, len, hits = 0;
+	size_t len;
 
-	for (v = h->value.p; v < end; v += n > 0 ? n : 1)
-		if ((n = intercept_placeholder_at(ic, v, end)) > 0)
-			hits++;
-	line = xcalloc(1, h->name.len + 2 + h->value.len + hits * credlen +
-	    1);
+	len = intercept_replace(ic, h->value.p, end, cred, credlen, NULL);
+	line = xcalloc(1, h->name.len + 2 + len + 1);
 	/* libcurl sends "Name;" as an empty header ("Name:" removes it). */
 	len = (size_t)sprintf(line, "%.*s%s", (int)h->name.len, h->name.p,
 	    h->value.len > 0 ? ": " : ";");
-	for (v = h->value.p; v < end; ) {
-		if ((n = intercept_placeholder_at(ic, v, end)) > 0) {
-			memcpy(line + len, cred, credlen);
-			len += credlen;
-			v += n;
-		} else
-			line[len++] = *v++;
-	}
-	line[len] = '\0';
+	(void)intercept_replace(ic, h->value.p, end, cred, credlen,
+	    line + len);
 	return line;
+}
+
+/* A body held whole: its placeholders replaced. */
+static void
+intercept_body(struct request *r, const struct intercept_conf *ic,
+    const char *cred, size_t credlen)
+{
+	const char *end = r->mbody + r->mbody_len;
+	size_t len;
+	char *b;
+
+	len = intercept_replace(ic, r->mbody, end, cred, credlen, NULL);
+	b = xcalloc(1, len + 1);
+	(void)intercept_replace(ic, r->mbody, end, cred, credlen, b);
+	sodium_memzero(r->mbody, r->mbody_len);
+	free(r->mbody);
+	r->mbody = b;
+	r->mbody_len = len;
 }
 
 struct curl_slist *
@@ -156,10 +194,52 @@ intercept_resolved(const struct tentry *e, void *arg)
 	r->decision = "allow";
 	(void)snprintf(r->sr.reason, sizeof(r->sr.reason), "intercept: "
 	    "credential \"%s\"", intercept_conf(r)->credential);
+	if (r->body == BODY_MEM)
+		intercept_body(r, intercept_conf(r), e->cred, e->credlen);
 	request_forward(r, e->cred, e->credlen);
 }
 
 static void	intercept_ask_token(struct request *);
+
+/* Is the whole body here?  Then hold it, and go on to the token. */
+void
+intercept_body_more(struct request *r)
+{
+	struct evbuffer *in = bufferevent_get_input(r->conn->bev);
+
+	if (evbuffer_get_length(in) < r->body_left) {
+		bufferevent_enable(r->conn->bev, EV_READ);
+		return;
+	}
+	r->body_wait = 0;
+	r->mbody_len = (size_t)r->body_left;
+	r->mbody = xcalloc(1, r->mbody_len + 1);
+	evbuffer_remove(in, r->mbody, r->mbody_len);
+	r->bytes_in = r->mbody_len;
+	r->body_left = 0;
+	r->body = BODY_MEM;
+	intercept_ask_token(r);
+}
+
+/* The address is known: the body first, if placeholders may be in it. */
+static void
+intercept_go(struct request *r)
+{
+	const struct intercept_conf *ic = intercept_conf(r);
+
+	if (TAILQ_EMPTY(&ic->placeholders) || r->body != BODY_LENGTH ||
+	    r->body_left > INTERCEPT_BODY_MAX) {
+		intercept_ask_token(r);
+		return;
+	}
+	if (r->p.head.expect_continue) {
+		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+		r->continued = 1;
+	}
+	r->body_wait = 1;
+	intercept_body_more(r);
+}
 
 static void
 intercept_addr(int status, const struct sockaddr *sa, size_t salen,
@@ -181,7 +261,7 @@ intercept_addr(int status, const struct sockaddr *sa, size_t salen,
 	xasprintf(&r->connect_to, "%s:443:%s%s%s:443", r->conn->tunnel_host,
 	    sa->sa_family == AF_INET6 ? "[" : "", addr,
 	    sa->sa_family == AF_INET6 ? "]" : "");
-	intercept_ask_token(r);
+	intercept_go(r);
 }
 
 static void
@@ -206,7 +286,7 @@ intercept_start(struct request *r)
 	if (ic->via != NULL) {
 		xasprintf(&r->connect_to, "%s:443:%s", r->conn->tunnel_host,
 		    ic->via);
-		intercept_ask_token(r);
+		intercept_go(r);
 		return;
 	}
 	if ((r->rwait = tunnel_resolve(r->conn->tunnel_host, intercept_addr,

@@ -77,6 +77,10 @@ request_free(struct request *r)
 		sites_abort(r);
 	proxy_abort(r);
 	free(r->connect_to);
+	if (r->mbody != NULL) {
+		sodium_memzero(r->mbody, r->mbody_len);
+		free(r->mbody);
+	}
 	sodium_memzero(r->token, sizeof(r->token));
 	sodium_memzero(r->ptoken, sizeof(r->ptoken));
 	free(r->query_buf);
@@ -344,6 +348,15 @@ request_read_body(void *arg, char *buf, size_t len)
 
 	if (r->body_done)
 		return 0;
+	if (r->body == BODY_MEM) {
+		n = (long)(r->mbody_len - r->mbody_off < len ?
+		    r->mbody_len - r->mbody_off : len);
+		memcpy(buf, r->mbody + r->mbody_off, (size_t)n);
+		r->mbody_off += (size_t)n;
+		if (r->mbody_off == r->mbody_len)
+			r->body_done = 1;
+		return n;
+	}
 	if (r->body == BODY_LENGTH)
 		n = request_read_length(r, in, buf, len);
 	else
@@ -364,6 +377,10 @@ request_body_read(const struct request *r)
 void
 request_readable(struct request *r)
 {
+	if (r->body_wait) {
+		intercept_body_more(r);
+		return;
+	}
 	if (r->xfer != NULL && !r->body_done)
 		upstream_resume_send(r->xfer);
 }

@@ -42,7 +42,8 @@ enum route {
 enum body_mode {
 	BODY_NONE,
 	BODY_LENGTH,
-	BODY_CHUNKED
+	BODY_CHUNKED,
+	BODY_MEM		/* read whole, held in mbody (intercept.c) */
 };
 
 /* How the credential goes upstream. */
@@ -100,6 +101,11 @@ struct request {
 	uint64_t		 body_left;
 	struct http_chunked	 chunked;
 	int			 body_done;
+	int			 body_wait;	/* intercept.c wants it whole */
+	int			 continued;	/* "100 Continue" was sent */
+	char			*mbody;		/* BODY_MEM; zeroed when freed */
+	size_t			 mbody_len;
+	size_t			 mbody_off;
 	uint64_t		 bytes_in;
 	/* the answer */
 	struct upstream_xfer	*xfer;
@@ -146,6 +152,8 @@ void	proxy_abort(struct request *);
 
 /* intercept.c */
 void	intercept_start(struct request *);
+/* More of the body came while intercept.c waits for all of it. */
+void	intercept_body_more(struct request *);
 struct curl_slist *intercept_headers(struct request *, const char *,
 	    size_t);
 
