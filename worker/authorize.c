@@ -178,11 +178,16 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	    r->body == BODY_MEM ? (int64_t)r->mbody_len :
 	    (int64_t)r->body_left;
 	if (r->route == ROUTE_INTERCEPT) {
-		xasprintf(&url, "https://%s%s%s%.*s", r->conn->tunnel_host,
-		    r->path, r->query ? "?" : "", (int)r->querylen,
-		    r->query ? r->query : "");
+		if (r->icpt < 0)
+			xasprintf(&url, "http://%s:%d%s%s%.*s", r->chost,
+			    r->cport, r->path, r->query ? "?" : "",
+			    (int)r->querylen, r->query ? r->query : "");
+		else
+			xasprintf(&url, "https://%s%s%s%.*s",
+			    r->conn->tunnel_host, r->path, r->query ? "?" : "",
+			    (int)r->querylen, r->query ? r->query : "");
 		r->xfer = upstream_start_to(url, r->connect_to, r->method,
-		    intercept_headers(r, cred, credlen), body_len,
+		    intercept_headers(r, cred, cred ? credlen : 0), body_len,
 		    &request_upstream_ops, r);
 	} else {
 		xasprintf(&url, "%s%s%s%.*s", req_conf->upstream[r->up],

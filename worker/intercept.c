@@ -13,6 +13,10 @@
  * in a request body of at most INTERCEPT_BODY_MAX bytes with a
  * Content-Length (read whole first, then sent with its new length);
  * larger and chunked bodies pass as they are.
+ *
+ * The same path, without a block (r->icpt -1), forwards a plain-HTTP
+ * absolute-form request to a host a tunnel could go to ("proxy allow"):
+ * as the client sent it, after the proxy's token was found valid.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -41,7 +45,20 @@
 static const struct intercept_conf *
 intercept_conf(const struct request *r)
 {
-	return web_intercept_conf(req_conf, r->icpt);
+	return r->icpt < 0 ? NULL : web_intercept_conf(req_conf, r->icpt);
+}
+
+/* Where the request goes: the intercepted host, or the plain one's. */
+static const char *
+intercept_host(const struct request *r)
+{
+	return r->icpt < 0 ? r->chost : r->conn->tunnel_host;
+}
+
+static int
+intercept_port(const struct request *r)
+{
+	return r->icpt < 0 ? r->cport : 443;
 }
 
 static int
@@ -145,18 +162,28 @@ intercept_headers(struct request *r, const char *cred, size_t credlen)
 	char *line;
 	size_t i, k;
 
-	for (i = 0; ic != NULL && i < h->nheaders; i++) {
+	for (i = 0; i < h->nheaders; i++) {
 		for (k = 0; k < sizeof(drop) / sizeof(drop[0]); k++)
 			if (http_str_ieq(&h->headers[i].name, drop[k]))
 				break;
 		if (k < sizeof(drop) / sizeof(drop[0]) ||
-		    intercept_named(ic, &h->headers[i].name))
+		    (ic != NULL && intercept_named(ic, &h->headers[i].name)))
 			continue;
-		line = intercept_line(ic, &h->headers[i], cred, credlen);
+		if (ic != NULL)
+			line = intercept_line(ic, &h->headers[i], cred,
+			    credlen);
+		else
+			xasprintf(&line, "%.*s%s%.*s",
+			    (int)h->headers[i].name.len, h->headers[i].name.p,
+			    h->headers[i].value.len > 0 ? ": " : ";",
+			    (int)h->headers[i].value.len,
+			    h->headers[i].value.p);
 		list = curl_slist_append(list, line);
 		sodium_memzero(line, strlen(line));
 		free(line);
 	}
+	if (ic == NULL)
+		return list;
 	TAILQ_FOREACH(s, &ic->headers, entry) {
 		xasprintf(&line, "%s: %.*s", s->value, (int)credlen, cred);
 		list = curl_slist_append(list, line);
@@ -184,7 +211,7 @@ intercept_resolved(const struct tentry *e, void *arg)
 		request_deny(r, 502, msg);
 		return;
 	}
-	if (e->status != RESOLVE_OK || e->credlen == 0) {
+	if (e->status != RESOLVE_OK || (r->icpt >= 0 && e->credlen == 0)) {
 		request_deny(r, e->status == RESOLVE_ERROR ? 503 : 401,
 		    e->status == RESOLVE_ERROR ? "ghp cannot check tokens "
 		    "right now" : "Bad credentials: the proxy's ghp token is "
@@ -192,6 +219,12 @@ intercept_resolved(const struct tentry *e, void *arg)
 		return;
 	}
 	r->decision = "allow";
+	if (r->icpt < 0) {
+		(void)snprintf(r->sr.reason, sizeof(r->sr.reason), "forwarded "
+		    "as it is (proxy allow)");
+		request_forward(r, NULL, 0);
+		return;
+	}
 	(void)snprintf(r->sr.reason, sizeof(r->sr.reason), "intercept: "
 	    "credential \"%s\"", intercept_conf(r)->credential);
 	if (r->body == BODY_MEM)
@@ -227,7 +260,8 @@ intercept_go(struct request *r)
 {
 	const struct intercept_conf *ic = intercept_conf(r);
 
-	if (TAILQ_EMPTY(&ic->placeholders) || r->body != BODY_LENGTH ||
+	if (ic == NULL || TAILQ_EMPTY(&ic->placeholders) ||
+	    r->body != BODY_LENGTH ||
 	    r->body_left > INTERCEPT_BODY_MAX) {
 		intercept_ask_token(r);
 		return;
@@ -258,9 +292,9 @@ intercept_addr(int status, const struct sockaddr *sa, size_t salen,
 		request_deny(r, 502, "ghp could not find the host's address");
 		return;
 	}
-	xasprintf(&r->connect_to, "%s:443:%s%s%s:443", r->conn->tunnel_host,
-	    sa->sa_family == AF_INET6 ? "[" : "", addr,
-	    sa->sa_family == AF_INET6 ? "]" : "");
+	xasprintf(&r->connect_to, "%s:%d:%s%s%s:%d", intercept_host(r),
+	    intercept_port(r), sa->sa_family == AF_INET6 ? "[" : "", addr,
+	    sa->sa_family == AF_INET6 ? "]" : "", intercept_port(r));
 	intercept_go(r);
 }
 
@@ -269,8 +303,9 @@ intercept_ask_token(struct request *r)
 {
 	struct twaiter *w;
 
-	if ((w = tcache_lookup(r->ptoken, r->ptoken_len, TCACHE_INTERCEPT +
-	    r->icpt, intercept_resolved, r)) != NULL)
+	if ((w = tcache_lookup(r->ptoken, r->ptoken_len, r->icpt < 0 ?
+	    TCACHE_GITHUB : TCACHE_INTERCEPT + r->icpt, intercept_resolved,
+	    r)) != NULL)
 		r->waiter = w;
 }
 
@@ -279,17 +314,17 @@ intercept_start(struct request *r)
 {
 	const struct intercept_conf *ic = intercept_conf(r);
 
-	if (ic == NULL) {
+	if (ic == NULL && r->icpt >= 0) {
 		request_deny(r, 502, "ghp no longer intercepts this host");
 		return;
 	}
-	if (ic->via != NULL) {
+	if (ic != NULL && ic->via != NULL) {
 		xasprintf(&r->connect_to, "%s:443:%s", r->conn->tunnel_host,
 		    ic->via);
 		intercept_go(r);
 		return;
 	}
-	if ((r->rwait = tunnel_resolve(r->conn->tunnel_host, intercept_addr,
+	if ((r->rwait = tunnel_resolve(intercept_host(r), intercept_addr,
 	    r)) == NULL)
 		request_deny(r, 502, "ghp cannot look names up now");
 }

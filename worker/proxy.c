@@ -303,8 +303,21 @@ proxy_absolute(struct request *r)
 
 	if (proxy_take_token(r) == -1)
 		return -1;
-	if (proxy_host(&r->p.head, host, sizeof(host)) == -1) {
+	if (proxy_host(&r->p.head, host, sizeof(host)) == -1 ||
+	    !proxy_host_valid(host)) {
 		proxy_refuse(r, 400, "Bad request target");
+		return -1;
+	}
+	if (web_tunnel_allowed(req_conf, host) &&
+	    http_str_ieq(&r->p.head.scheme, "http")) {
+		/* Passed as it is: intercept.c without a block. */
+		r->chost = xstrdup(host);
+		r->cport = r->p.head.port > 0 ? r->p.head.port : 80;
+		r->icpt = -1;
+		return 1;
+	}
+	if (web_intercept_rule(req_conf, host) != -1) {
+		proxy_refuse(r, 403, "ghp: use https for this host");
 		return -1;
 	}
 	if ((why = proxy_host_refused(host, r->p.head.port, 0)) != NULL) {

@@ -642,6 +642,7 @@ request_start(struct conn *c, const char *head, size_t len)
 	struct http_error err;
 	char target[REQUEST_PATH_MAX];
 	const char *why, *t, *q;
+	int plain = 0;
 
 	r = xcalloc(1, sizeof(*r));
 	r->conn = c;
@@ -670,7 +671,7 @@ request_start(struct conn *c, const char *head, size_t len)
 			return c->req;
 		}
 		if (r->p.head.form == HTTP_FORM_ABSOLUTE &&
-		    proxy_absolute(r) == -1)
+		    (plain = proxy_absolute(r)) == -1)
 			return NULL;
 	}
 	if (c->tunnel_host != NULL && proxy_inner(r) == -1)
@@ -698,8 +699,8 @@ request_start(struct conn *c, const char *head, size_t len)
 		r->querylen = r->p.head.path.len -
 		    (size_t)(q + 1 - r->p.head.path.p);
 	}
-	if (c->tunnel_host != NULL && (r->icpt = web_intercept_rule(req_conf,
-	    c->tunnel_host)) != -1) {
+	if (plain || (c->tunnel_host != NULL && (r->icpt =
+	    web_intercept_rule(req_conf, c->tunnel_host)) != -1)) {
 		/* Another API's paths: passed as they came. */
 		r->route = ROUTE_INTERCEPT;
 		(void)snprintf(r->path, sizeof(r->path), "%.*s",

@@ -85,7 +85,8 @@ struct request {
 	int			 ctunnel;	/* tunnelled, not intercepted */
 	struct resolve_wait	*rwait;		/* its address, asked */
 	struct bufferevent	*cup;		/* connecting to it */
-	int			 icpt;		/* ROUTE_INTERCEPT: its block */
+	int			 icpt;		/* ROUTE_INTERCEPT: its block,
+						   -1: plain HTTP, passed */
 	char			*connect_to;	/* and its address for libcurl */
 	struct twaiter		*waiter;
 	char			 login[40];	/* GitHub's, or "" */
@@ -144,7 +145,7 @@ void	request_forward(struct request *, const char *cred, size_t credlen);
 int	authorize_token(const struct http_str *, char *, size_t);
 int	authorize_ghp_prefix(const char *, size_t);
 
-/* proxy.c */
+/* proxy.c; proxy_absolute(): -1 answered, 0 GitHub's, 1 passed as is */
 void	proxy_connect(struct request *);
 int	proxy_absolute(struct request *);
 int	proxy_inner(struct request *);
