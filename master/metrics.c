@@ -44,6 +44,7 @@ struct scrape {
 	uint64_t	 count[METRICS_STAGES];
 	uint64_t	 sum_usec[METRICS_STAGES];
 	uint64_t	 hits, misses;
+	uint64_t	 tunnels, tunnel_bytes;
 	json_t		*ratelimit;	/* owner -> remaining (min) */
 };
 
@@ -104,6 +105,10 @@ metrics_add(struct scrape *s, const char *text, size_t len)
 	metrics_add_stages(s, json_object_get(o, "stages"));
 	s->hits += (uint64_t)json_integer_value(json_object_get(o,
 	    "cache_hits"));
+	s->tunnels += (uint64_t)json_integer_value(json_object_get(o,
+	    "tunnels"));
+	s->tunnel_bytes += (uint64_t)json_integer_value(json_object_get(o,
+	    "tunnel_bytes"));
 	s->misses += (uint64_t)json_integer_value(json_object_get(o,
 	    "cache_misses"));
 	json_object_foreach(json_object_get(o, "ratelimit"), k, v) {
@@ -199,6 +204,15 @@ metrics_render(struct scrape *s, struct evbuffer *b)
 	    "ghp_token_cache_total{result=\"hit\"} %llu\n"
 	    "ghp_token_cache_total{result=\"miss\"} %llu\n",
 	    (unsigned long long)s->hits, (unsigned long long)s->misses);
+	evbuffer_add_printf(b, "# HELP ghp_proxy_tunnels_total CONNECT "
+	    "tunnels opened to hosts that are not intercepted.\n"
+	    "# TYPE ghp_proxy_tunnels_total counter\n"
+	    "ghp_proxy_tunnels_total %llu\n"
+	    "# HELP ghp_proxy_tunnel_bytes_total Bytes copied through them, "
+	    "both ways.\n# TYPE ghp_proxy_tunnel_bytes_total counter\n"
+	    "ghp_proxy_tunnel_bytes_total %llu\n",
+	    (unsigned long long)s->tunnels,
+	    (unsigned long long)s->tunnel_bytes);
 	evbuffer_add_printf(b, "# HELP ghp_github_ratelimit_remaining "
 	    "GitHub's X-RateLimit-Remaining, last seen per credential owner.\n"
 	    "# TYPE ghp_github_ratelimit_remaining gauge\n");

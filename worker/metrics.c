@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "metrics_wire.h"
+#include "tunnel.h"
 
 #define METRICS_SERIES		128
 #define METRICS_OWNERS		64
@@ -111,6 +112,7 @@ char *
 metrics_json(void)
 {
 	json_t *o, *req, *st, *rl, *b;
+	uint64_t tunnels, tunnel_bytes;
 	size_t i, k;
 	char *s;
 
@@ -133,9 +135,12 @@ metrics_json(void)
 	for (i = 0; i < nlimits; i++)
 		json_object_set_new(rl, limits[i].owner,
 		    json_integer(limits[i].remaining));
-	o = json_pack("{s:o, s:o, s:I, s:I, s:o}", "requests", req, "stages",
-	    st, "cache_hits", (json_int_t)cache_hits, "cache_misses",
-	    (json_int_t)cache_misses, "ratelimit", rl);
+	tunnel_counts(&tunnels, &tunnel_bytes);
+	o = json_pack("{s:o, s:o, s:I, s:I, s:o, s:I, s:I}", "requests", req,
+	    "stages", st, "cache_hits", (json_int_t)cache_hits,
+	    "cache_misses", (json_int_t)cache_misses, "ratelimit", rl,
+	    "tunnels", (json_int_t)tunnels, "tunnel_bytes",
+	    (json_int_t)tunnel_bytes);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
