@@ -236,6 +236,7 @@ static void
 proxy_token_resolved(const struct tentry *e, void *arg)
 {
 	struct request *r = arg;
+	struct cwaiter *w;
 
 	r->waiter = NULL;
 	if (e->status == RESOLVE_ERROR || e->status < 0) {
@@ -257,8 +258,12 @@ proxy_token_resolved(const struct tentry *e, void *arg)
 			proxy_refuse(r, 502, "ghp cannot look names up now");
 		return;
 	}
-	/* A certificate kept calls proxy_tls_ready() now, which may free r. */
-	r->cwaiter = certs_get(r->chost, proxy_tls_ready, r);
+	/*
+	 * A certificate kept calls proxy_tls_ready() now, which ends (frees)
+	 * r: only a pending one may be remembered in it.
+	 */
+	if ((w = certs_get(r->chost, proxy_tls_ready, r)) != NULL)
+		r->cwaiter = w;
 }
 
 void
