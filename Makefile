@@ -98,12 +98,16 @@ build/unit-asan/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
 	$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -Itests/unit \
 	    -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
 
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(PERMTAB_C) $(wildcard */*.h)
+# A fuzz target links the common code; a target-specific FUZZ_LINK +=
+# adds the worker or keyholder files it exercises (as UNIT_LINK below).
+FUZZ_LINK = $(COMMON_SRC) $(PERMTAB_C)
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LINK) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
 	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all \
-	    -o $@ $< $(COMMON_SRC) $(PERMTAB_C) $(PKG_LIBS)
+	    -o $@ $< $(FUZZ_LINK) $(PKG_LIBS)
 
 # Tests of worker or keyholder code link the files they exercise.
 STORE_SRC = keyholder/store_sqlite.c
@@ -113,6 +117,12 @@ build/unit/test_store build/unit-asan/test_store: $(STORE_SRC)
 JWT_SRC = keyholder/jwt.c
 build/unit/test_jwt build/unit-asan/test_jwt: UNIT_LINK += $(JWT_SRC)
 build/unit/test_jwt build/unit-asan/test_jwt: $(JWT_SRC)
+
+CA_SRC = keyholder/ca.c
+build/unit/test_ca build/unit-asan/test_ca: UNIT_LINK += $(CA_SRC)
+build/unit/test_ca build/unit-asan/test_ca: $(CA_SRC)
+build/fuzz/fuzz_ca: FUZZ_LINK += $(CA_SRC)
+build/fuzz/fuzz_ca: $(CA_SRC)
 
 HTTP_SRC = worker/http.c worker/http_chunked.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)

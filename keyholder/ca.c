@@ -197,8 +197,16 @@ ca_init(const struct config *conf, char *err, size_t errlen)
 	char *p;
 	long n;
 	int have_key = stat(CA_KEY_FILE, &st) == 0;
+	int have_cert = stat(CA_CERT_FILE, &st) == 0;
 
 	ca_conf = conf;
+	if (have_key != have_cert) {
+		(void)snprintf(err, errlen, "%s is in the state directory "
+		    "without %s (remove it to have ghp make a new CA)",
+		    have_key ? CA_KEY_FILE : CA_CERT_FILE,
+		    have_key ? CA_CERT_FILE : CA_KEY_FILE);
+		return -1;
+	}
 	if ((have_key ? ca_load(err, errlen) : ca_create(err, errlen)) == -1)
 		return -1;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
@@ -252,19 +260,22 @@ ca_make_leaf(const char *host, EVP_PKEY *key)
 {
 	X509 *x;
 	X509_NAME *name;
-	char san[CA_HOST_MAX + 8];
+	char san[CA_HOST_MAX + 16];
 	int ok;
 
 	if ((x = X509_new()) == NULL)
 		return NULL;
-	(void)snprintf(san, sizeof(san), "DNS:%s", host);
+	/* Without a subject (a long host), the SAN must be critical. */
+	(void)snprintf(san, sizeof(san), "%sDNS:%s", strlen(host) > 64 ?
+	    "critical," : "", host);
 	name = X509_get_subject_name(x);
 	ok = X509_set_version(x, 2) && ca_random_serial(x) == 0 &&
 	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL &&
 	    X509_gmtime_adj(X509_getm_notAfter(x),
 	    (long)CA_LEAF_DAYS * 86400) != NULL &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)host, -1, -1, 0) &&
+	    /* A CN holds 64 characters at most; the SAN names the host. */
+	    (strlen(host) > 64 || X509_NAME_add_entry_by_txt(name, "CN",
+	    MBSTRING_ASC, (const unsigned char *)host, -1, -1, 0)) &&
 	    X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) &&
 	    X509_set_pubkey(x, key) &&
 	    ca_add_ext(x, ca_cert, NID_basic_constraints, "critical,CA:FALSE")

@@ -4,13 +4,15 @@
  *
  * ca_init() loads CA_KEY_FILE and CA_CERT_FILE from the keyholder's
  * directory (the state directory), or creates them on first start: a
- * P-256 key (0600) and a self-signed CA certificate valid CA_DAYS.
+ * P-256 key (0600) and a self-signed CA certificate valid CA_DAYS.  One
+ * of the two without the other is an error, never replaced.
  *
  * ca_sign() answers a worker's request for a leaf certificate: the
  * worker sends a host name and the public key of a key pair it made;
  * the keyholder checks the name (a DNS name that ghp intercepts, by
  * ca_host_allowed()) and the key (P-256), and builds the certificate
- * itself: subject CN and subjectAltName the host, serverAuth, valid
+ * itself: subjectAltName the host (and the subject's CN, for a host of
+ * 64 characters or fewer), serverAuth, valid
  * from an hour ago for CA_LEAF_DAYS, a random serial, signed with
  * SHA-256.  It never signs anything the worker built.
  *

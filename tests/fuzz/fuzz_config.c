@@ -51,17 +51,45 @@ str_equal(const char *a, const char *b)
 }
 
 static int
-policy_equal(const struct policy_conf *a, const struct policy_conf *b)
+list_equal(const struct string_list *a, const struct string_list *b)
 {
 	const struct string_entry	*x, *y;
 
-	if (a->mode != b->mode || !str_equal(a->url, b->url) ||
-	    a->check != b->check || !str_equal(a->netrc, b->netrc))
-		return (0);
-	for (x = TAILQ_FIRST(&a->allow), y = TAILQ_FIRST(&b->allow);
+	for (x = TAILQ_FIRST(a), y = TAILQ_FIRST(b);
 	    x != NULL && y != NULL;
 	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
 		if (strcmp(x->value, y->value) != 0)
+			return (0);
+	return (x == NULL && y == NULL);
+}
+
+static int
+policy_equal(const struct policy_conf *a, const struct policy_conf *b)
+{
+	if (a->mode != b->mode || !str_equal(a->url, b->url) ||
+	    a->check != b->check || !str_equal(a->netrc, b->netrc))
+		return (0);
+	return (list_equal(&a->allow, &b->allow));
+}
+
+/* proxy policy, allow, tunnel timeout, intercept blocks */
+static int
+proxy_equal(const struct config *a, const struct config *b)
+{
+	const struct intercept_conf	*x, *y;
+
+	if (a->proxy_permissive != b->proxy_permissive ||
+	    a->timeout_tunnel != b->timeout_tunnel ||
+	    !list_equal(&a->proxy_allow, &b->proxy_allow))
+		return (0);
+	for (x = TAILQ_FIRST(&a->intercepts), y = TAILQ_FIRST(&b->intercepts);
+	    x != NULL && y != NULL;
+	    x = TAILQ_NEXT(x, entry), y = TAILQ_NEXT(y, entry))
+		if (!str_equal(x->pattern, y->pattern) ||
+		    !str_equal(x->credential, y->credential) ||
+		    !str_equal(x->via, y->via) ||
+		    !list_equal(&x->headers, &y->headers) ||
+		    !list_equal(&x->placeholders, &y->placeholders))
 			return (0);
 	return (x == NULL && y == NULL);
 }
@@ -74,7 +102,7 @@ web_equal(const struct config *a, const struct config *b)
 	    str_equal(a->enterprise, b->enterprise) &&
 	    a->block_anonymous_git == b->block_anonymous_git &&
 	    policy_equal(&a->releases, &b->releases) &&
-	    policy_equal(&a->codeload, &b->codeload));
+	    policy_equal(&a->codeload, &b->codeload) && proxy_equal(a, b));
 }
 
 static void
