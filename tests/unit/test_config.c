@@ -1586,6 +1586,86 @@ cleanup(void)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* proxy policy, proxy allow, proxy tunnel timeout, intercept blocks */
+static void
+test_proxy_keywords(void)
+{
+	struct config			*c;
+	const struct intercept_conf	*ic;
+	char				*out = NULL;
+	size_t				 len;
+	FILE				*fp;
+
+	c = parse(L "proxy policy permissive\n"
+	    "proxy allow { \"pypi.org\" \"*.pythonhosted.org\" "
+	    "\"127.0.0.1\" \"::1\" }\n"
+	    "proxy tunnel timeout 60\n"
+	    "intercept \"api.example.com\" credential \"ex\" "
+	    "via \"127.0.0.1:8443\" {\n"
+	    "\theader \"x-api-key\"\n\tplaceholder \"PLACEHOLDER1\"\n}\n"
+	    "intercept \"*.models.example\" credential \"m\" "
+	    "{ header \"authorization\" }\n");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(c->proxy_permissive == 1);
+	CHECK(c->timeout_tunnel == 60);
+	CHECK_STR(TAILQ_FIRST(&c->proxy_allow)->value, "pypi.org");
+	ic = TAILQ_FIRST(&c->intercepts);
+	CHECK_STR(ic->pattern, "api.example.com");
+	CHECK_STR(ic->credential, "ex");
+	CHECK_STR(ic->via, "127.0.0.1:8443");
+	CHECK_STR(TAILQ_FIRST(&ic->headers)->value, "x-api-key");
+	CHECK_STR(TAILQ_FIRST(&ic->placeholders)->value, "PLACEHOLDER1");
+	ic = TAILQ_NEXT(ic, entry);
+	CHECK(ic != NULL && ic->via == NULL);
+	fp = open_memstream(&out, &len);
+	config_print(fp, c);
+	fclose(fp);
+	CHECK(strstr(out, "proxy policy permissive\nproxy tunnel timeout 60\n"
+	    "proxy allow { \"pypi.org\" \"*.pythonhosted.org\" "
+	    "\"127.0.0.1\" \"::1\" }\n") != NULL);
+	CHECK(strstr(out, "intercept \"api.example.com\" credential \"ex\" "
+	    "via \"127.0.0.1:8443\" {\n\theader \"x-api-key\"\n"
+	    "\tplaceholder \"PLACEHOLDER1\"\n}\n") != NULL);
+	free(out);
+	config_free(c);
+
+	c = parse(L);
+	CHECK(c != NULL && c->proxy_permissive == 0 &&
+	    c->timeout_tunnel == CONFIG_DEFAULT_TUNNEL_TIMEOUT &&
+	    TAILQ_EMPTY(&c->intercepts));
+	config_free(c);
+
+	fails(L "proxy policy loose\n", "t.conf:2: proxy policy: expected "
+	    "\"strict\" or \"permissive\", got \"loose\"");
+	fails(L "proxy policy strict\nproxy policy strict\n",
+	    "t.conf:3: proxy policy already set at line 2");
+	fails(L "proxy allow { \"Example.com\" }\n", "t.conf:2: proxy allow: "
+	    "\"Example.com\" is not a host name in lower case, \"*.domain\" "
+	    "or an IP address");
+	fails(L "proxy allow { }\n", "t.conf:2: proxy allow: no host given");
+	fails(L "proxy tunnel timeout 0\n", "t.conf:2: proxy tunnel timeout: "
+	    "0 is out of range (1-86400)");
+	fails(L "proxy\n", "t.conf:2: proxy: expected \"policy\", "
+	    "\"allow\" or \"tunnel\", got end of line");
+	fails(L "intercept \"api.github.com\" credential \"x\" "
+	    "{ header \"a\" }\n", "t.conf:2: intercept: \"api.github.com\" "
+	    "is not a host name in lower case or \"*.domain\" (nor one of "
+	    "GitHub's)");
+	fails(L "intercept \"a.example\" credential \"x\" via \"a:1\" "
+	    "{ header \"a\" }\n", "t.conf:2: intercept via: \"a:1\" is not "
+	    "an IP address and a port");
+	fails(L "intercept \"a.example\" credential \"x\" { }\n",
+	    "t.conf:2: intercept: no header or placeholder given");
+	fails(L "intercept \"a.example\" credential \"x\" "
+	    "{ header \"host\" }\n", "t.conf:2: intercept header: \"host\" "
+	    "is not a header ghp may set");
+	fails(L "intercept \"a.example\" credential \"x\" "
+	    "{ placeholder \"short\" }\n", "t.conf:2: intercept placeholder: "
+	    "8 to 256 printable characters, no space");
+}
+
 int
 main(void)
 {
@@ -1624,6 +1704,7 @@ main(void)
 	UNIT_RUN(test_web_errors_other);
 	UNIT_RUN(test_web_slugs);
 	UNIT_RUN(test_web_macros);
+	UNIT_RUN(test_proxy_keywords);
 	UNIT_RUN(test_error_cb_default);
 	cleanup();
 	return (UNIT_DONE("test_config"));
