@@ -106,8 +106,9 @@ enum msg_type {
 	MSG_KH_COPILOT,
 	/*
 	 * worker -> keyholder: the credential of an "intercept" block for
-	 * a client token: uint32 block index, then the token; answered
-	 * with MSG_KH_RESOLVED
+	 * a client token: uint32 name length, the credential's name (as
+	 * the block gives it), then the token; answered with
+	 * MSG_KH_RESOLVED
 	 */
 	MSG_KH_INTERCEPT,
 	/* worker -> keyholder: struct msg_kh_cert_req + host + DER key */

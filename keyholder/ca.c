@@ -115,6 +115,11 @@ ca_write(const char *path, mode_t mode, int (*put)(BIO *, void *),
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    mode)) == -1)
 		return -1;
+	if (fchmod(fd, mode) == -1) {	/* the keyholder's umask is 077 */
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
 	if ((b = BIO_new_fd(fd, BIO_CLOSE)) == NULL) {
 		close(fd);
 		return -1;

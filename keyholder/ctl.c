@@ -72,6 +72,21 @@ valid_chars(const char *s, size_t min, size_t max, const char *extra)
 	return 1;
 }
 
+/*
+ * A credential: a GitHub token, or another API's key for an "intercept"
+ * block.  It goes into header values, so printable ASCII, no space.
+ */
+static int
+valid_secret(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return i > 0 && i < CRED_MAX;
+}
+
 static int
 valid_owner(const char *s)
 {
@@ -346,10 +361,10 @@ ctl_credential_add(uint32_t client, json_t *req)
 		    "keyholder's key");
 		return;
 	}
-	if (n == 0 || !valid_chars((const char *)clear, 1, CRED_MAX, "_-.")) {
+	if (n == 0 || !valid_secret((const char *)clear)) {
 		sodium_memzero(clear, sizeof(clear));
-		kh_ctl_answer(client, 1, "that does not look like a GitHub "
-		    "credential (letters, digits, _ - . only)");
+		kh_ctl_answer(client, 1, "that does not look like a credential "
+		    "(printable ASCII without spaces only)");
 		return;
 	}
 	sodium_memzero(clear, sizeof(clear));

@@ -562,38 +562,56 @@ kh_copilot(struct kh_worker *kw, const struct msg *m)
 	return 0;
 }
 
+/* Does one of the keyholder's "intercept" blocks name this credential? */
+static int
+resolve_intercept_named(const char *name)
+{
+	const struct intercept_conf *ic;
+
+	TAILQ_FOREACH(ic, &kh.conf->intercepts, entry)
+		if (ic->credential != NULL && strcmp(ic->credential, name) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * An "intercept" block's credential, for a valid client token: any
- * token the proxy took may use the blocks the config has.
+ * token the proxy took may use the blocks the config has.  Only a
+ * credential a block names is released, whatever a worker asks.
  */
 int
 kh_intercept(struct kh_worker *kw, const struct msg *m)
 {
-	const struct intercept_conf *ic = NULL;
 	struct token_record t;
 	struct msg tm;
 	unsigned char cred[CRED_MAX];
-	uint32_t rule = 0;
+	char name[257];
+	uint32_t nlen = 0;
 	char *scope = NULL;
 	int status = RESOLVE_UNKNOWN, n = 0;
 
 	memset(&t, 0, sizeof(t));
-	if (m->len > sizeof(rule)) {
-		memcpy(&rule, m->data, sizeof(rule));
+	name[0] = '\0';
+	if (m->len > sizeof(nlen))
+		memcpy(&nlen, m->data, sizeof(nlen));
+	if (nlen > 0 && nlen < sizeof(name) && m->len > sizeof(nlen) + nlen &&
+	    memchr(m->data + sizeof(nlen), '\0', nlen) == NULL) {
+		memcpy(name, m->data + sizeof(nlen), nlen);
+		name[nlen] = '\0';
 		tm = *m;
-		tm.data += sizeof(rule);
-		tm.len -= sizeof(rule);
+		tm.data += sizeof(nlen) + nlen;
+		tm.len -= sizeof(nlen) + nlen;
 		status = resolve_lookup(&tm, &t);
 	}
 	sodium_memzero((void *)m->data, m->len);
-	if (status == RESOLVE_OK &&
-	    (ic = web_intercept_conf(kh.conf, (int)rule)) == NULL) {
-		log_warnx("worker %u: no intercept block %u", kw->id, rule);
+	if (status == RESOLVE_OK && !resolve_intercept_named(name)) {
+		log_warnx("worker %u: no intercept block names the credential "
+		    "\"%s\" (restart ghp after changing intercept blocks)",
+		    kw->id, name);
 		status = RESOLVE_ERROR;
 	}
 	if (status == RESOLVE_OK)
-		status = resolve_credential(ic->credential, cred, sizeof(cred),
-		    &n);
+		status = resolve_credential(name, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK &&
 	    (scope = resolve_scope_json(&t, NULL, NULL, NULL)) == NULL)
 		status = RESOLVE_ERROR;

@@ -10,9 +10,10 @@ set -eu
 libs="libevent:libevent-dev libevent_openssl:libevent-dev
 libsodium:libsodium-dev jansson:libjansson-dev libcurl:libcurl4-openssl-dev
 libseccomp:libseccomp-dev openssl:libssl-dev sqlite3:libsqlite3-dev"
-# command -> Debian package
+# command -> Debian package (gh: the forward-proxy tests run the real
+# GitHub CLI through ghp)
 tools="cc:gcc make:make pkg-config:pkg-config clang:clang mandoc:mandoc
-python3:python3 git:git curl:curl openssl:openssl"
+python3:python3 git:git curl:curl openssl:openssl gh:gh"
 
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"

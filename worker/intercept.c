@@ -204,6 +204,14 @@ intercept_resolved(const struct tentry *e, void *arg)
 	r->token_id = e->token_id;
 	memcpy(r->owner, e->owner, sizeof(r->owner));
 	memcpy(r->session, e->session, sizeof(r->session));
+	if (e->status == RESOLVE_NO_CREDENTIAL && r->icpt < 0) {
+		/* Passed as it is: no GitHub credential is wanted. */
+		r->decision = "allow";
+		(void)snprintf(r->sr.reason, sizeof(r->sr.reason), "forwarded "
+		    "as it is (proxy allow)");
+		request_forward(r, NULL, 0);
+		return;
+	}
 	if (e->status == RESOLVE_NO_CREDENTIAL) {
 		(void)snprintf(msg, sizeof(msg), "ghp has no credential "
 		    "\"%s\" stored for this host", intercept_conf(r) ?

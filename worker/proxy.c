@@ -243,7 +243,9 @@ proxy_token_resolved(const struct tentry *e, void *arg)
 		proxy_refuse(r, 503, "ghp cannot check tokens right now");
 		return;
 	}
-	if (e->status != RESOLVE_OK && e->status != RESOLVE_MINT_FAILED) {
+	/* A token without a GitHub credential behind it is still a token. */
+	if (e->status != RESOLVE_OK && e->status != RESOLVE_MINT_FAILED &&
+	    e->status != RESOLVE_NO_CREDENTIAL) {
 		proxy_407(r, "Proxy authentication required: this ghp token "
 		    "is unknown, expired or revoked");
 		return;
@@ -306,6 +308,8 @@ proxy_absolute(struct request *r)
 	char host[256];
 	const char *why;
 
+	(void)snprintf(r->path, sizeof(r->path), "%.*s",
+	    (int)r->p.head.target.len, r->p.head.target.p);
 	if (proxy_take_token(r) == -1)
 		return -1;
 	if (proxy_host(&r->p.head, host, sizeof(host)) == -1 ||

@@ -546,6 +546,8 @@ request_route_path(struct request *r)
 static const char *
 request_route_label(const struct request *r)
 {
+	if (r->p.head.form == HTTP_FORM_AUTHORITY)
+		return "connect";	/* refused, or intercepted */
 	if (r->route == ROUTE_API)
 		return "api";
 	if (r->route == ROUTE_INTERCEPT)

@@ -9,11 +9,13 @@
 #include <sodium.h>
 
 #include "chan.h"
+#include "config.h"
 #include "compat.h"
 #include "log.h"
 #include "metrics.h"
 #include "tcache.h"
 #include "util.h"
+#include "web.h"
 
 #define TCACHE_BUCKETS	1024
 
@@ -23,15 +25,17 @@ static size_t		 nentries;
 static struct chan	*kh_chan;
 static uint32_t		 next_reqid;
 static struct event	*sweep_ev;
+static const struct config *tc_conf;
 
 static void	tcache_sweep(int, short, void *);
 
 void
-tcache_init(struct event_base *base)
+tcache_init(struct event_base *base, const struct config *conf)
 {
 	struct timeval tv = { 1, 0 };
 	int i;
 
+	tc_conf = conf;
 	for (i = 0; i < TCACHE_BUCKETS; i++)
 		LIST_INIT(&buckets[i]);
 	sweep_ev = event_new(base, -1, EV_PERSIST, tcache_sweep, NULL);
@@ -139,20 +143,24 @@ static int
 tcache_ask(enum tcache_kind kind, uint32_t reqid, const char *token,
     size_t len)
 {
-	uint8_t buf[sizeof(uint32_t) + TOKEN_LEN];
-	uint32_t rule;
+	const struct intercept_conf *ic;
+	uint8_t buf[sizeof(uint32_t) + 256 + TOKEN_LEN];
+	uint32_t nlen;
 	int r;
 
 	if (kind == TCACHE_GITHUB || kind == TCACHE_COPILOT)
 		return chan_send(kh_chan, kind == TCACHE_COPILOT ?
 		    MSG_KH_COPILOT : MSG_KH_RESOLVE, 0, reqid, -1, token, len);
-	if (len > TOKEN_LEN)
+	/* By name: the keyholder's blocks may be older than ours. */
+	if (tc_conf == NULL || (ic = web_intercept_conf(tc_conf,
+	    (int)(kind - TCACHE_INTERCEPT))) == NULL ||
+	    (nlen = (uint32_t)strlen(ic->credential)) > 256 || len > TOKEN_LEN)
 		return -1;
-	rule = (uint32_t)(kind - TCACHE_INTERCEPT);
-	memcpy(buf, &rule, sizeof(rule));
-	memcpy(buf + sizeof(rule), token, len);
+	memcpy(buf, &nlen, sizeof(nlen));
+	memcpy(buf + sizeof(nlen), ic->credential, nlen);
+	memcpy(buf + sizeof(nlen) + nlen, token, len);
 	r = chan_send(kh_chan, MSG_KH_INTERCEPT, 0, reqid, -1, buf,
-	    sizeof(rule) + len);
+	    sizeof(nlen) + nlen + len);
 	sodium_memzero(buf, sizeof(buf));
 	return r;
 }

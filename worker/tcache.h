@@ -77,7 +77,9 @@ struct twaiter {
 struct chan;
 struct event_base;
 
-void	tcache_init(struct event_base *);
+struct config;
+/* conf: the "intercept" blocks that TCACHE_INTERCEPT + n stands for. */
+void	tcache_init(struct event_base *, const struct config *);
 /* The keyholder channel to ask (NULL: none now; fails waiters). */
 void	tcache_set_keyholder(struct chan *);
 /*

@@ -225,7 +225,7 @@ worker_main(const struct worker_args *args)
 	worker_tls(args);
 	priv_drop(args->acct, args->acct->name != NULL ?
 	    args->conf->chroot : NULL);
-	tcache_init(w.base);
+	tcache_init(w.base, args->conf);
 	certs_init(w.base);
 	request_init(args->conf, w.master);
 	tunnel_init(w.base, w.master);

@@ -15,7 +15,9 @@ where one Python process serving and reading would share one GIL).
 Either is stopped by cleanup().  With sites=True the other upstreams
 point at the same fake too, each under its path prefix (web ->
 fake.url + "/_web", codeload, raw, copilot: fake_github.py SITES);
-upstream_ca="FILE" writes `upstream ca`.
+upstream_ca="FILE" writes `upstream ca`.  With proxy=True ghp also
+has a forward-proxy listener (`listen on 127.0.0.1 port N proxy`,
+HTTPS_PROXY mode) on self.proxy_port.
 HttpConn speaks keep-alive HTTP/1.1 to
 the daemon one response at a time; request() is one request on its own
 connection (both in http_client.py, and importable from here).
@@ -243,6 +245,9 @@ class Ghp:
                   directory (self.audit_path, self.access_path)
     metrics       True: `metrics listen on 127.0.0.1 port N` on a free
                   port (self.metrics_port; metrics() fetches /metrics)
+    proxy         True: a forward-proxy listener as well, `listen on
+                  127.0.0.1 port N proxy` on a free port (self.proxy_port;
+                  proxy_url(token) is the HTTPS_PROXY value for it)
     apps          GitHub Apps: [{"name": "agents", "id": 123,
                   "installations": [(987, "acme"), (988, None)]}]; each
                   gets a private key file (mode 0600, "key_path"; the key
@@ -260,7 +265,7 @@ class Ghp:
                  extra="", shutdown_timeout=3, verbose=1, upstream=None,
                  fake_kw=None, block_tokens=None, logs=False,
                  metrics=False, apps=None, record_identity=False,
-                 sites=False, upstream_ca=None):
+                 sites=False, upstream_ca=None, proxy=False):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -288,6 +293,7 @@ class Ghp:
             self.audit_path = os.path.join(self.dir, "audit.log")
             self.access_path = os.path.join(self.dir, "access.log")
         self.metrics_port = free_port("127.0.0.1") if metrics else None
+        self.proxy_port = free_port("127.0.0.1") if proxy else None
         self.sites = sites
         self.upstream_ca = upstream_ca
         self.fake = None
@@ -354,6 +360,9 @@ class Ghp:
         ]
         if self.port6:
             lines.append("listen on ::1 port %d" % self.port6)
+        if self.proxy_port:
+            lines.append("listen on 127.0.0.1 port %d proxy" %
+                         self.proxy_port)
         # Every upstream is named, so that no worker start waits on DNS
         # for GitHub's names: the fake's, or a local port nobody serves.
         for name in ("api", "web", "codeload", "raw", "copilot"):
@@ -623,6 +632,14 @@ class Ghp:
         if port is None:
             port = self.port6 if ":" in host else self.port
         return http_get(host, port, path, **kw)
+
+    def proxy_url(self, token=None, user="agent"):
+        """The forward-proxy listener's URL (proxy=True), as HTTPS_PROXY
+        names it: http://USER:TOKEN@127.0.0.1:PORT with a token."""
+        if not self.proxy_port:
+            raise GhpError("no proxy listener (Ghp(proxy=True))")
+        cred = "%s:%s@" % (user, token) if token is not None else ""
+        return "http://%s127.0.0.1:%d" % (cred, self.proxy_port)
 
     def metrics(self, path="/metrics", method="GET", timeout=10.0):
         """One request to the metrics listener (metrics=True)."""
