@@ -179,9 +179,11 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 	    (int64_t)r->body_left;
 	if (r->route == ROUTE_INTERCEPT) {
 		if (r->icpt < 0)
-			xasprintf(&url, "http://%s:%d%s%s%.*s", r->chost,
-			    r->cport, r->path, r->query ? "?" : "",
-			    (int)r->querylen, r->query ? r->query : "");
+			xasprintf(&url, "http://%s%s%s:%d%s%s%.*s",
+			    intercept_v6(r) ? "[" : "", r->chost,
+			    intercept_v6(r) ? "]" : "", r->cport, r->path,
+			    r->query ? "?" : "", (int)r->querylen,
+			    r->query ? r->query : "");
 		else
 			xasprintf(&url, "https://%s%s%s%.*s",
 			    r->conn->tunnel_host, r->path, r->query ? "?" : "",

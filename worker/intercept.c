@@ -55,6 +55,13 @@ intercept_host(const struct request *r)
 	return r->icpt < 0 ? r->chost : r->conn->tunnel_host;
 }
 
+/* An IPv6 address, to be written in brackets in URLs. */
+int
+intercept_v6(const struct request *r)
+{
+	return strchr(intercept_host(r), ':') != NULL;
+}
+
 static int
 intercept_port(const struct request *r)
 {
@@ -300,8 +307,10 @@ intercept_addr(int status, const struct sockaddr *sa, size_t salen,
 		request_deny(r, 502, "ghp could not find the host's address");
 		return;
 	}
-	xasprintf(&r->connect_to, "%s:%d:%s%s%s:%d", intercept_host(r),
-	    intercept_port(r), sa->sa_family == AF_INET6 ? "[" : "", addr,
+	xasprintf(&r->connect_to, "%s%s%s:%d:%s%s%s:%d",
+	    intercept_v6(r) ? "[" : "", intercept_host(r),
+	    intercept_v6(r) ? "]" : "", intercept_port(r),
+	    sa->sa_family == AF_INET6 ? "[" : "", addr,
 	    sa->sa_family == AF_INET6 ? "]" : "", intercept_port(r));
 	intercept_go(r);
 }

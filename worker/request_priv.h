@@ -153,6 +153,7 @@ void	proxy_abort(struct request *);
 
 /* intercept.c */
 void	intercept_start(struct request *);
+int	intercept_v6(const struct request *);
 /* More of the body came while intercept.c waits for all of it. */
 void	intercept_body_more(struct request *);
 struct curl_slist *intercept_headers(struct request *, const char *,
