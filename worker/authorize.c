@@ -39,7 +39,7 @@ authorize_init(const struct config *conf)
 }
 
 /* Is name one of the fields a Connection header lists (RFC 9110 7.6.1)? */
-static int
+int
 request_named_in_connection(const struct http_head *head,
     const struct http_str *name)
 {

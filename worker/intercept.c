@@ -9,7 +9,9 @@
  * https://HOST/path as the client sent it (path and query untouched,
  * Authorization included), except that each header the block names is
  * replaced by one holding the credential, and each placeholder found in
- * a header value is replaced by the credential.  So is a placeholder
+ * a header value is replaced by the credential.  An Authorization
+ * holding a ghp token is dropped: ghp's tokens never leave for another
+ * host.  So is a placeholder
  * in a request body of at most INTERCEPT_BODY_MAX bytes with a
  * Content-Length (read whole first, then sent with its new length);
  * larger and chunked bodies pass as they are.
@@ -155,6 +157,21 @@ intercept_body(struct request *r, const struct intercept_conf *ic,
 	r->mbody_len = len;
 }
 
+/* An Authorization that holds a ghp token: it never leaves ghp. */
+static int
+intercept_ghp_token(const struct http_header *h)
+{
+	char tok[256];
+	int n;
+
+	if (!http_str_ieq(&h->name, "authorization") ||
+	    (n = authorize_token(&h->value, tok, sizeof(tok))) < 0)
+		return 0;
+	n = authorize_ghp_prefix(tok, (size_t)n);
+	sodium_memzero(tok, sizeof(tok));
+	return n;
+}
+
 struct curl_slist *
 intercept_headers(struct request *r, const char *cred, size_t credlen)
 {
@@ -174,6 +191,8 @@ intercept_headers(struct request *r, const char *cred, size_t credlen)
 			if (http_str_ieq(&h->headers[i].name, drop[k]))
 				break;
 		if (k < sizeof(drop) / sizeof(drop[0]) ||
+		    request_named_in_connection(h, &h->headers[i].name) ||
+		    intercept_ghp_token(&h->headers[i]) ||
 		    (ic != NULL && intercept_named(ic, &h->headers[i].name)))
 			continue;
 		if (ic != NULL)
@@ -330,6 +349,10 @@ void
 intercept_start(struct request *r)
 {
 	const struct intercept_conf *ic = intercept_conf(r);
+
+	/* For the audit record: the proxy's token, shown short. */
+	r->ttype = token_parse(r->ptoken, r->ptoken_len);
+	token_display(r->ptoken, r->ptoken_len, r->prefix);
 
 	if (ic == NULL && r->icpt >= 0) {
 		request_deny(r, 502, "ghp no longer intercepts this host");

@@ -461,7 +461,9 @@ request_on_done(void *arg, int ok, int status, const char *why)
 	r->xfer = NULL;
 	if (!r->head_sent) {
 		log_warnx("request %s: upstream: %s", r->id, why);
-		request_fail(r, status, status == 504 ?
+		request_fail(r, status, r->route == ROUTE_INTERCEPT ?
+		    (status == 504 ? "The host did not answer in time" :
+		    "The host could not be reached") : status == 504 ?
 		    "GitHub did not answer in time" :
 		    "GitHub could not be reached", NULL);
 		return;

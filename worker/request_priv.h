@@ -141,6 +141,9 @@ void	authorize_init(const struct config *);
 void	request_authorize(struct request *);
 void	request_forward(struct request *, const char *cred, size_t credlen);
 
+/* authorize.c: a field a Connection header names (hop by hop)? */
+int	request_named_in_connection(const struct http_head *,
+	    const struct http_str *);
 /* authorize.c: the token in an Authorization value, or -1. */
 int	authorize_token(const struct http_str *, char *, size_t);
 int	authorize_ghp_prefix(const char *, size_t);
