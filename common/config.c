@@ -350,3 +350,34 @@ config_apps_equal(const struct config *a, const struct config *b)
 			return 0;
 	return x == NULL && y == NULL;
 }
+
+int
+conf_add_string(struct parse *p, struct string_list *l, const char *v)
+{
+	struct string_entry	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->value = conf_pstrdup(p, v)) == NULL) {
+		free(s);
+		lex_oom(p->lx);
+		return (-1);
+	}
+	TAILQ_INSERT_TAIL(l, s, entry);
+	return (0);
+}
+
+int
+conf_set_once(struct parse *p, const struct token *kt, struct where *at,
+    const char *what)
+{
+	char	w[256];
+
+	if (at->file != NULL) {
+		conf_perr(p, kt, "%s already set at %s", what,
+		    conf_where(at, kt, w, sizeof(w)));
+		return (-1);
+	}
+	at->file = kt->file;
+	at->line = kt->line;
+	return (0);
+}

@@ -69,21 +69,6 @@ placeholder_ok(const char *s)
 	return (i >= 8 && i <= 256);
 }
 
-static int
-add_string(struct parse *p, struct string_list *l, const char *v)
-{
-	struct string_entry	*s;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->value = conf_pstrdup(p, v)) == NULL) {
-		free(s);
-		lex_oom(p->lx);
-		return (-1);
-	}
-	TAILQ_INSERT_TAIL(l, s, entry);
-	return (0);
-}
-
 static void
 icpt_item(struct parse *p, const struct token *t, void *arg)
 {
@@ -107,7 +92,7 @@ icpt_item(struct parse *p, const struct token *t, void *arg)
 		conf_perr(p, &v, "intercept placeholder: 8 to 256 printable "
 		    "characters, no space");
 	else
-		(void)add_string(p, header ? &st->ic->headers :
+		(void)conf_add_string(p, header ? &st->ic->headers :
 		    &st->ic->placeholders, v.str);
 }
 

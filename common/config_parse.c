@@ -312,19 +312,11 @@ parse_metrics(struct parse *p, const struct token *kt)
 static void
 parse_allow(struct parse *p, const struct token *kt)
 {
-	char w[256];
-
 	if (conf_expect_kw(p, K_ANONYMOUS, "allow") == -1)
 		return;
 	conf_end_statement(p, "allow anonymous");
-	if (p->anonymous.file != NULL) {
-		conf_perr(p, kt, "allow anonymous already set at %s",
-		    conf_where(&p->anonymous, kt, w, sizeof(w)));
-		return;
-	}
-	p->conf->allow_anonymous = 1;
-	p->anonymous.file = kt->file;
-	p->anonymous.line = kt->line;
+	if (conf_set_once(p, kt, &p->anonymous, "allow anonymous") == 0)
+		p->conf->allow_anonymous = 1;
 }
 
 /* installation N [for OWNER] */
@@ -522,21 +514,13 @@ parse_app(struct parse *p, const struct token *kt)
 static void
 token_item(struct parse *p, const struct token *t, void *arg)
 {
-	struct string_entry	*s;
 	int			*n = arg;
 
 	(*n)++;
-	if (t->str[0] == '\0') {
+	if (t->str[0] == '\0')
 		conf_perr(p, t, "block tokens: empty prefix");
-		return;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->value = conf_pstrdup(p, t->str)) == NULL) {
-		free(s);
-		lex_oom(p->lx);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&p->conf->block_tokens, s, entry);
+	else
+		(void)conf_add_string(p, &p->conf->block_tokens, t->str);
 }
 
 /* block tokens { PREFIX ... }, block anonymous git */

@@ -27,6 +27,19 @@ conf_print_quoted(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+void
+conf_print_list(FILE *fp, const struct string_list *l)
+{
+	const struct string_entry	*s;
+
+	fputs(" {", fp);
+	TAILQ_FOREACH(s, l, entry) {
+		fputc(' ', fp);
+		conf_print_quoted(fp, s->value);
+	}
+	fputs(" }", fp);
+}
+
 static void
 print_string(FILE *fp, const char *key, const char *value)
 {
@@ -81,7 +94,6 @@ config_print(FILE *fp, const struct config *c)
 {
 	const struct listen_conf	*l;
 	const struct app_conf		*a;
-	const struct string_entry	*s;
 	char				 key[32];
 	int				 i;
 
@@ -108,12 +120,9 @@ config_print(FILE *fp, const struct config *c)
 	TAILQ_FOREACH(a, &c->apps, entry)
 		print_app(fp, a);
 	if (!TAILQ_EMPTY(&c->block_tokens)) {
-		fputs("\nblock tokens {", fp);
-		TAILQ_FOREACH(s, &c->block_tokens, entry) {
-			fputc(' ', fp);
-			conf_print_quoted(fp, s->value);
-		}
-		fputs(" }\n", fp);
+		fputs("\nblock tokens", fp);
+		conf_print_list(fp, &c->block_tokens);
+		fputc('\n', fp);
 	}
 	if (c->allow_anonymous)
 		fputs("\nallow anonymous\n", fp);

@@ -78,6 +78,12 @@ int		 conf_get_value(struct parse *, struct token *, const char *,
 void		 conf_end_statement(struct parse *, const char *);
 char		*conf_pstrdup(struct parse *, const char *);
 void		 conf_listen_free(struct listen_conf *);
+/* Append a copy of v to l; -1 out of memory (said). */
+int		 conf_add_string(struct parse *, struct string_list *,
+		    const char *);
+/* The first time: note where (0); else "what already set at ..." (-1). */
+int		 conf_set_once(struct parse *, const struct token *,
+		    struct where *, const char *);
 void		 conf_app_free(struct app_conf *);
 
 /* config_parse.c */
@@ -103,6 +109,8 @@ void		 conf_print_web(FILE *, const struct config *);
 
 /* config_print.c */
 void		 conf_print_quoted(FILE *, const char *);
+/* " { "a" "b" }" */
+void		 conf_print_list(FILE *, const struct string_list *);
 
 /* config_check.c */
 int		 conf_get_number(struct parse *, const struct token *,

@@ -69,21 +69,13 @@ static void
 allow_item(struct parse *p, const struct token *t, void *arg)
 {
 	struct allow_state	*st = arg;
-	struct string_entry	*s;
 
 	st->n++;
-	if (!allow_entry_ok(t->str)) {
+	if (!allow_entry_ok(t->str))
 		conf_perr(p, t, "%s allow: \"%s\" is not \"owner/repo\" or "
 		    "\"owner/*\"", st->ctx, t->str);
-		return;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->value = conf_pstrdup(p, t->str)) == NULL) {
-		free(s);
-		lex_oom(p->lx);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&st->pc->allow, s, entry);
+	else
+		(void)conf_add_string(p, &st->pc->allow, t->str);
 }
 
 static int
@@ -210,20 +202,14 @@ void
 conf_parse_enterprise(struct parse *p, const struct token *kt)
 {
 	struct token	t;
-	char		w[256];
 
 	if (conf_get_value(p, &t, "enterprise", "an enterprise slug") == -1)
 		return;
-	if (p->enterprise.file != NULL)
-		conf_perr(p, kt, "enterprise already set at %s",
-		    conf_where(&p->enterprise, kt, w, sizeof(w)));
-	else if (!slug_ok(t.str))
+	if (p->enterprise.file == NULL && !slug_ok(t.str))
 		conf_perr(p, &t, "enterprise: \"%s\" is not an enterprise "
 		    "slug (letters, digits, '-', '_', '.')", t.str);
-	else if ((p->conf->enterprise = conf_pstrdup(p, t.str)) != NULL) {
-		p->enterprise.file = kt->file;
-		p->enterprise.line = kt->line;
-	}
+	else if (conf_set_once(p, kt, &p->enterprise, "enterprise") == 0)
+		p->conf->enterprise = conf_pstrdup(p, t.str);
 	conf_end_statement(p, "enterprise");
 }
 
@@ -231,19 +217,12 @@ conf_parse_enterprise(struct parse *p, const struct token *kt)
 void
 conf_parse_block_anonymous(struct parse *p, const struct token *kt)
 {
-	char	w[256];
-
 	if (conf_expect_kw(p, K_GIT, "block anonymous") == -1)
 		return;
 	conf_end_statement(p, "block anonymous git");
-	if (p->anonymous_git.file != NULL) {
-		conf_perr(p, kt, "block anonymous git already set at %s",
-		    conf_where(&p->anonymous_git, kt, w, sizeof(w)));
-		return;
-	}
-	p->conf->block_anonymous_git = 1;
-	p->anonymous_git.file = kt->file;
-	p->anonymous_git.line = kt->line;
+	if (conf_set_once(p, kt, &p->anonymous_git, "block anonymous git") ==
+	    0)
+		p->conf->block_anonymous_git = 1;
 }
 
 /* A host, "*.domain" (its subdomains) or an IP address. */
@@ -264,29 +243,20 @@ proxy_pattern_ok(const char *s)
 static void
 proxy_allow_item(struct parse *p, const struct token *t, void *arg)
 {
-	struct string_entry	*s;
 	int			*n = arg;
 
 	(*n)++;
-	if (!proxy_pattern_ok(t->str)) {
+	if (!proxy_pattern_ok(t->str))
 		conf_perr(p, t, "proxy allow: \"%s\" is not a host name in "
 		    "lower case, \"*.domain\" or an IP address", t->str);
-		return;
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->value = conf_pstrdup(p, t->str)) == NULL) {
-		free(s);
-		lex_oom(p->lx);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&p->conf->proxy_allow, s, entry);
+	else
+		(void)conf_add_string(p, &p->conf->proxy_allow, t->str);
 }
 
 static void
 parse_proxy_policy(struct parse *p, const struct token *kt)
 {
 	struct token	t;
-	char		w[256];
 
 	lex_next(p->lx, &t);
 	if (t.type != T_WORD || (t.kw != K_STRICT && t.kw != K_PERMISSIVE)) {
@@ -294,14 +264,8 @@ parse_proxy_policy(struct parse *p, const struct token *kt)
 		    "\"permissive\"");
 		return;
 	}
-	if (p->proxy_policy.file != NULL)
-		conf_perr(p, kt, "proxy policy already set at %s",
-		    conf_where(&p->proxy_policy, kt, w, sizeof(w)));
-	else {
+	if (conf_set_once(p, kt, &p->proxy_policy, "proxy policy") == 0)
 		p->conf->proxy_permissive = t.kw == K_PERMISSIVE;
-		p->proxy_policy.file = kt->file;
-		p->proxy_policy.line = kt->line;
-	}
 	conf_end_statement(p, "proxy policy");
 }
 
@@ -310,23 +274,14 @@ parse_proxy_timeout(struct parse *p, const struct token *kt)
 {
 	struct token	t;
 	uint64_t	n;
-	char		w[256];
 
 	if (conf_expect_kw(p, K_TIMEOUT, "proxy tunnel") == -1 ||
 	    conf_get_value(p, &t, "proxy tunnel timeout", "a number") == -1)
 		return;
 	if (conf_get_number(p, &t, "proxy tunnel timeout", 1, 86400, &n) ==
-	    0) {
-		if (p->tunnel_timeout.file != NULL)
-			conf_perr(p, kt, "proxy tunnel timeout already set at "
-			    "%s", conf_where(&p->tunnel_timeout, kt, w,
-			    sizeof(w)));
-		else {
-			p->conf->timeout_tunnel = (int)n;
-			p->tunnel_timeout.file = kt->file;
-			p->tunnel_timeout.line = kt->line;
-		}
-	}
+	    0 && conf_set_once(p, kt, &p->tunnel_timeout,
+	    "proxy tunnel timeout") == 0)
+		p->conf->timeout_tunnel = (int)n;
 	conf_end_statement(p, "proxy tunnel timeout");
 }
 
@@ -381,7 +336,6 @@ conf_policy_free(struct policy_conf *pc)
 static void
 print_policy(FILE *fp, const char *name, const struct policy_conf *pc)
 {
-	const struct string_entry	*s;
 
 	if (pc->mode == POLICY_PASS && TAILQ_EMPTY(&pc->allow))
 		return;
@@ -397,12 +351,8 @@ print_policy(FILE *fp, const char *name, const struct policy_conf *pc)
 		}
 	}
 	if (!TAILQ_EMPTY(&pc->allow) && pc->mode != POLICY_PASS) {
-		fputs(" allow {", fp);
-		TAILQ_FOREACH(s, &pc->allow, entry) {
-			fputc(' ', fp);
-			conf_print_quoted(fp, s->value);
-		}
-		fputs(" }", fp);
+		fputs(" allow", fp);
+		conf_print_list(fp, &pc->allow);
 	}
 	fputc('\n', fp);
 }
@@ -410,7 +360,6 @@ print_policy(FILE *fp, const char *name, const struct policy_conf *pc)
 void
 conf_print_web(FILE *fp, const struct config *c)
 {
-	const struct string_entry	*s;
 
 	if (c->block_anonymous_git)
 		fputs("block anonymous git\n", fp);
@@ -424,12 +373,9 @@ conf_print_web(FILE *fp, const struct config *c)
 	fprintf(fp, "proxy policy %s\nproxy tunnel timeout %d\n",
 	    c->proxy_permissive ? "permissive" : "strict", c->timeout_tunnel);
 	if (!TAILQ_EMPTY(&c->proxy_allow)) {
-		fputs("proxy allow {", fp);
-		TAILQ_FOREACH(s, &c->proxy_allow, entry) {
-			fputc(' ', fp);
-			conf_print_quoted(fp, s->value);
-		}
-		fputs(" }\n", fp);
+		fputs("proxy allow", fp);
+		conf_print_list(fp, &c->proxy_allow);
+		fputc('\n', fp);
 	}
 	conf_print_intercepts(fp, c);
 }

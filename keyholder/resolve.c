@@ -177,6 +177,25 @@ resolve_recheck(const struct token_record *t)
 static int	resolve_credential(const char *, unsigned char *, size_t,
 		    int *);
 
+/*
+ * A worker's question: the token looked up (and forgotten), and for a
+ * user's token the credential stored for its owner.
+ */
+static int
+resolve_start(const struct msg *m, struct token_record *t,
+    unsigned char *cred, size_t credsize, int *n)
+{
+	int status;
+
+	memset(t, 0, sizeof(*t));
+	*n = 0;
+	status = resolve_lookup(m, t);
+	sodium_memzero((void *)m->data, m->len);
+	if (status == RESOLVE_OK && t->type == TOKEN_USER)
+		status = resolve_credential(t->owner, cred, credsize, n);
+	return status;
+}
+
 /* --- users' tokens: the stored credential, and the login behind it --- */
 
 struct user_wait {
@@ -416,11 +435,7 @@ kh_resolve(struct kh_worker *kw, const struct msg *m)
 	unsigned char cred[CRED_MAX];
 	int status, n = 0;
 
-	memset(&t, 0, sizeof(t));
-	status = resolve_lookup(m, &t);
-	sodium_memzero((void *)m->data, m->len);
-	if (status == RESOLVE_OK && t.type == TOKEN_USER)
-		status = resolve_credential(t.owner, cred, sizeof(cred), &n);
+	status = resolve_start(m, &t, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK && t.type == TOKEN_AGENT) {
 		resolve_agent(kw, m->hdr.reqid, &t);	/* takes t */
 		return 0;
@@ -547,11 +562,7 @@ kh_copilot(struct kh_worker *kw, const struct msg *m)
 	unsigned char cred[CRED_MAX];
 	int status, n = 0;
 
-	memset(&t, 0, sizeof(t));
-	status = resolve_lookup(m, &t);
-	sodium_memzero((void *)m->data, m->len);
-	if (status == RESOLVE_OK && t.type == TOKEN_USER)
-		status = resolve_credential(t.owner, cred, sizeof(cred), &n);
+	status = resolve_start(m, &t, cred, sizeof(cred), &n);
 	if (status == RESOLVE_OK)
 		resolve_copilot(kw, m->hdr.reqid, &t, cred, (size_t)n);
 	else {

@@ -471,10 +471,23 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
+/* The connection's callbacks, marks and the head's timeout on c->bev. */
+static void
+conn_watch(struct conn *c)
+{
+	struct timeval tv = { srv_conf->timeout_header, 0 };
+
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
 int
 conn_start_tls(struct conn *c, SSL *ssl)
 {
-	struct timeval tv = { srv_conf->timeout_header, 0 };
 	struct bufferevent *tls;
 
 	if ((tls = bufferevent_openssl_filter_new(srv_base, c->bev, ssl,
@@ -485,19 +498,13 @@ conn_start_tls(struct conn *c, SSL *ssl)
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	c->bev = tls;
 	c->tls = 1;
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_watch(c);
 	return 0;
 }
 
 static void
 server_new_conn(int fd, const struct worker_listener *l)
 {
-	struct timeval tv = { srv_conf->timeout_header, 0 };
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct conn *c;
@@ -539,12 +546,7 @@ server_new_conn(int fd, const struct worker_listener *l)
 	srv_connections++;
 	TAILQ_INSERT_TAIL(&srv_conns, c, srv_entry);
 	c->ev_next = event_new(srv_base, -1, 0, conn_next_cb, c);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_IN_HIGH);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_watch(c);
 }
 static void
 server_accept_on(const struct worker_listener *l)
