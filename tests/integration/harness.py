@@ -45,8 +45,8 @@ import time
 # The raw HTTP client (HttpConn, request(), http_raw() ...) lives in
 # http_client.py; its names are harness's too, for the tests.
 from http_client import (  # noqa: F401 (re-exported)
-    ConnectionClosed, HttpConn, HttpResponse, basic_auth, build_request,
-    http_get, http_raw, parse_http, request)
+    ConnectConn, ConnectionClosed, HttpConn, HttpResponse, basic_auth,
+    build_request, http_get, http_raw, parse_http, request)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

@@ -3,9 +3,11 @@ http_client.py: the raw HTTP/1.1 client of the integration tests, which
 sends exactly the bytes a test asks for and reads answers as they come:
 HttpConn speaks keep-alive HTTP/1.1 to the daemon one response at a
 time (framed by Content-Length, chunked encoding or the end of the
-connection); request() is one request on its own connection; http_raw()
-and parse_http() are bytes in, bytes out; build_request() and
-basic_auth() make what goes on the wire.
+connection); ConnectConn is one to ghp's proxy listener that sends
+CONNECT and then TLS or bytes through the tunnel; request() is one
+request on its own connection; http_raw() and parse_http() are bytes
+in, bytes out; build_request() and basic_auth() make what goes on the
+wire.
 
 harness.py re-exports all of it, so that `from harness import HttpConn`
 keeps working.  Not a test module itself (run_all.py collects test_*.py
@@ -14,6 +16,7 @@ only).  Python 3 standard library only.
 
 import base64
 import socket
+import ssl
 
 
 class HttpResponse:
@@ -161,19 +164,27 @@ class HttpConn:
             sink(b)
             n -= len(b)
 
+    def read_head(self):
+        """The next response's head alone (its body is left unread):
+        a HttpResponse whose .raw is the head without the blank line,
+        .header_list its (name, value) pairs in order, repeats kept."""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        r = parse_http(head + b"\r\n\r\n")
+        r.header_list = [tuple(x.strip() for x in l.split(":", 1))
+                         for l in head.decode("iso-8859-1")
+                         .split("\r\n")[1:]]
+        r.raw = head
+        return r
+
     def read_response(self, method="GET", sink=None, keep_interim=False):
         """The next response.  Its body goes to sink(bytes) when given
         (then .body is b"" and .body_length counts it); 1xx answers are
         skipped (kept in .interim)."""
         interim = []
         while True:
-            while b"\r\n\r\n" not in self.buf:
-                self._fill()
-            head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-            r = parse_http(head + b"\r\n\r\n")
-            r.header_list = [tuple(x.strip() for x in l.split(":", 1))
-                             for l in head.decode("iso-8859-1")
-                             .split("\r\n")[1:]]
+            r = self.read_head()
             if 100 <= r.status < 200:
                 interim.append(r)
                 continue
@@ -216,7 +227,6 @@ class HttpConn:
                 pass
         r.body = b"".join(parts)
         r.body_length = count[0]
-        r.raw = head
         return r
 
     def closed_by_server(self, timeout=3.0):
@@ -236,6 +246,66 @@ class HttpConn:
             self.buf += b
             return False
         return True
+
+
+class ConnectConn(HttpConn):
+    """A client connection to an HTTP proxy on 127.0.0.1:port (ghp's
+    proxy listener).  connect() sends CONNECT and reads the answer;
+    start_tls() then speaks TLS to the host inside, after which bytes
+    (send()) or HTTP (request(), read_response()) go through the
+    tunnel.  Subclasses may set alpn and refusal_to_close."""
+
+    alpn = None                 # the ALPN protocols start_tls() offers
+    refusal_to_close = False    # see connect()
+
+    def __init__(self, port, timeout):
+        HttpConn.__init__(self, "127.0.0.1", port, timeout)
+        self.timeout = timeout
+
+    def connect(self, target, auth=None, headers=()):
+        """CONNECT target (host:port); Proxy-Authorization: auth (the
+        whole value) when given, then headers.  Returns the answer; a
+        2xx has no body, any other has its body read by Content-Length,
+        or without one (refusal_to_close) up to the end of the
+        connection."""
+        items = [("Host", target), ("User-Agent", "ghp-integration")]
+        if auth is not None:
+            items.append(("Proxy-Authorization", auth))
+        self.request("CONNECT", target, items + list(headers))
+        r = self.read_head()
+        r.body = b""
+        if 200 <= r.status < 300:
+            return r
+        parts = []
+        n = r.headers.get("content-length")
+        if n is not None:
+            self._body_bytes(int(n), parts.append)
+        elif self.refusal_to_close:
+            try:
+                while True:
+                    if self.buf:
+                        parts.append(self.buf)
+                        self.buf = b""
+                    self._fill()
+            except Exception:       # the end of the connection
+                pass
+        r.body = b"".join(parts)
+        return r
+
+    def start_tls(self, server_hostname, cafile):
+        """TLS to server_hostname inside the tunnel, verified against
+        cafile (the chain and the name); returns the peer certificate
+        (DER)."""
+        if self.buf:
+            raise AssertionError("bytes after the CONNECT answer, before "
+                                 "TLS: %r" % self.buf[:200])
+        ctx = ssl.create_default_context(cafile=cafile)
+        if self.alpn:
+            ctx.set_alpn_protocols(list(self.alpn))
+        self.sock = ctx.wrap_socket(self.sock,
+                                    server_hostname=server_hostname)
+        self.sock.settimeout(self.timeout)
+        return self.sock.getpeercert(binary_form=True)
 
 
 def request(host, port, method, path, headers=(), body=None, timeout=10.0,

@@ -18,7 +18,7 @@ import ssl
 import subprocess
 import tempfile
 
-from harness import HttpConn, basic_auth, parse_http
+from harness import ConnectConn, basic_auth
 from web_case import WebCase, start_web
 
 # Generous: an ASan build on a loaded machine pushing 30 MB through TLS.
@@ -90,74 +90,20 @@ def cert_dates(der):
 # ---------------------------------------------------------------- raw
 
 
-class TunnelConn(HttpConn):
-    """A client connection to ghp's proxy listener.  connect() sends
-    CONNECT and reads ghp's answer; start_tls() then speaks TLS to the
-    host inside, after which request() and read_response() (HttpConn's)
-    go through the tunnel."""
+class TunnelConn(ConnectConn):
+    """A client connection to ghp's proxy listener (ConnectConn): TLS
+    inside offers ALPN http/1.1, and a refusal without Content-Length
+    is read to the end of the connection."""
+
+    alpn = ("http/1.1",)
+    refusal_to_close = True
 
     def __init__(self, g, timeout=30.0):
-        HttpConn.__init__(self, "127.0.0.1", g.proxy_port, timeout)
-        self.timeout = timeout
-
-    def read_head(self):
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        r = parse_http(head + b"\r\n\r\n")
-        r.header_list = [tuple(x.strip() for x in l.split(":", 1))
-                         for l in head.decode("iso-8859-1")
-                         .split("\r\n")[1:]]
-        return r
-
-    def connect(self, target, proxy_auth=None, headers=()):
-        """CONNECT target (host:port); Proxy-Authorization: proxy_auth
-        (a whole value) when given.  Returns the answer; a 2xx has no
-        body, any other has its body read (Content-Length, else up to
-        the end of the connection)."""
-        items = [("Host", target), ("User-Agent", "ghp-integration")]
-        if proxy_auth is not None:
-            items.append(("Proxy-Authorization", proxy_auth))
-        items += list(headers)
-        head = "CONNECT %s HTTP/1.1\r\n" % target
-        head += "".join("%s: %s\r\n" % kv for kv in items) + "\r\n"
-        self.send(head.encode("latin-1"))
-        r = self.read_head()
-        if 200 <= r.status < 300:
-            r.body = b""
-            return r
-        parts = []
-        n = r.headers.get("content-length")
-        if n is not None:
-            self._body_bytes(int(n), parts.append)
-        else:
-            try:
-                while True:
-                    if self.buf:
-                        parts.append(self.buf)
-                        self.buf = b""
-                    self._fill()
-            except Exception:       # the end of the connection
-                pass
-        r.body = b"".join(parts)
-        return r
-
-    def start_tls(self, server_hostname, cafile):
-        """TLS to server_hostname inside the tunnel, verified against
-        cafile (the chain and the name); returns the peer certificate
-        (DER)."""
-        if self.buf:
-            raise AssertionError("bytes after the CONNECT answer, before "
-                                 "TLS: %r" % self.buf[:200])
-        ctx = ssl.create_default_context(cafile=cafile)
-        ctx.set_alpn_protocols(["http/1.1"])
-        self.sock = ctx.wrap_socket(self.sock,
-                                    server_hostname=server_hostname)
-        self.sock.settimeout(self.timeout)
-        return self.sock.getpeercert(binary_form=True)
+        ConnectConn.__init__(self, g.proxy_port, timeout)
 
 
 def proxy_auth(token, user="agent"):
+    """The Proxy-Authorization value for a ghp token."""
     return basic_auth(user, token)
 
 
@@ -172,8 +118,8 @@ class ToolHome:
     """A temporary directory with a HOME in it, for one tool run (curl,
     git, gh): nothing of the host's configuration or proxy settings."""
 
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ghp-pm-")
+    def __init__(self, prefix="ghp-pm-"):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
         self.home = os.path.join(self.dir, "home")
         os.mkdir(self.home)
 
@@ -190,34 +136,44 @@ class ToolHome:
 
 
 class CurlResult:
-    def __init__(self, proc, status, body, headers):
+    def __init__(self, proc, status, body, heads):
         self.rc = proc.returncode
         self.stderr = proc.stderr
-        self.status = status        # curl's %{http_code}, an int
+        self.status = status        # curl's %{http_code}: the last response
         self.body = body
-        self.headers = headers      # the last response's, lower-case
+        self.heads = heads          # every response head, in order (-D)
+        self.headers = {}           # the last one's, lower-case names
+        if heads:
+            for line in heads[-1].split("\r\n")[1:]:
+                k, _, v = line.partition(":")
+                self.headers[k.strip().lower()] = v.strip()
 
     def json(self):
         return json.loads(self.body)
 
     def __repr__(self):
         return "<curl exit %d, HTTP %s, %r, stderr %r>" % (
-            self.rc, self.status, self.body[:300], self.stderr[-600:])
+            self.rc, self.status, self.body[:300], self.stderr[-800:])
+
+
+CURL_HEADERS = ("Accept: application/vnd.github+json",
+                "User-Agent: ghp-integration-curl")
 
 
 def run_curl(tool, url, proxy=None, cacert=None, args=(), env=None,
-             timeout=TOOL_TIMEOUT):
-    """curl URL (with no .curlrc); proxy: --proxy PROXY (else whatever
-    env says); cacert: --cacert.  Returns a CurlResult."""
+             timeout=TOOL_TIMEOUT, headers=CURL_HEADERS):
+    """curl URL (with no .curlrc) in tool (a ToolHome), with -H for each
+    of headers; proxy: --proxy PROXY (else whatever env says); cacert:
+    --cacert.  Returns a CurlResult."""
     body = tool.path("curl-body")
     hdrs = tool.path("curl-headers")
     for p in (body, hdrs):
         if os.path.exists(p):
             os.unlink(p)
     cmd = ["curl", "-q", "-sS", "--max-time", str(timeout - 10),
-           "-o", body, "-D", hdrs, "-w", "%{http_code}",
-           "-H", "Accept: application/vnd.github+json",
-           "-H", "User-Agent: ghp-integration-curl"]
+           "-o", body, "-D", hdrs, "-w", "%{http_code}"]
+    for h in headers:
+        cmd += ["-H", h]
     if proxy is not None:
         cmd += ["--proxy", proxy]
     if cacert is not None:
@@ -236,17 +192,13 @@ def run_curl(tool, url, proxy=None, cacert=None, args=(), env=None,
     if os.path.exists(body):
         with open(body, "rb") as f:
             data = f.read()
-    headers = {}
+    heads = []
     if os.path.exists(hdrs):
         with open(hdrs, "rb") as f:
             text = f.read().decode("iso-8859-1")
-        # -D holds every response (the CONNECT answer first): the last.
-        blocks = [b for b in text.split("\r\n\r\n") if b.strip()]
-        if blocks:
-            for line in blocks[-1].split("\r\n")[1:]:
-                k, _, v = line.partition(":")
-                headers[k.strip().lower()] = v.strip()
-    return CurlResult(p, status, data, headers)
+        # -D holds every response (the CONNECT answer first).
+        heads = [b for b in text.split("\r\n\r\n") if b.strip()]
+    return CurlResult(p, status, data, heads)
 
 
 def run_gh(tool, g, token, cafile, *args, timeout=TOOL_TIMEOUT, env=None):

@@ -53,10 +53,8 @@ from proxy_mode_case import (INTERCEPTED, ProxyModeCase, TunnelConn,
                              cert_dates, export_ca, json_body, openssl_x509,
                              proxy_auth, run_curl, run_gh, socket_closed,
                              start_proxy_mode, tool_missing)
-from web_case import auth_values, header_values, x_access_basic
+from web_case import auth_values, git_tokens, header_values, x_access_basic
 
-MB = 1 << 20
-PUSH_SIZE = 31 * MB
 
 API = "https://api.github.com"
 REPO_URL = API + "/repos/acme/widgets"
@@ -563,17 +561,14 @@ class ProxyGitTest(ProxyModeCase):
     @classmethod
     def setUpClass(cls):
         cls.g = start_proxy_mode(cls, workers=2)
-        cls.read_tok, _ = cls.g.new_token("alice", "acme/widgets",
-                                          "contents:read")
-        cls.write_tok, _ = cls.g.new_token("alice", "acme/widgets",
-                                           "contents:write")
+        cls.read_tok, cls.write_tok = git_tokens(cls.g)
 
     def setUp(self):
         super().setUp()
         self.g.fake.clear()
         self.ca = export_ca(self.g, self.git.dir)
 
-    def gitp(self, token, *args, cwd=None, env_proxy=True, config=()):
+    def git_as(self, token, *args, cwd=None, env_proxy=True, config=()):
         """git ARGS through the proxy listener: HTTPS_PROXY in the
         environment (or -c http.proxy=... with env_proxy=False) and
         http.sslCAInfo; no credential helper, no prompt."""
@@ -587,7 +582,7 @@ class ProxyGitTest(ProxyModeCase):
         return self.git.run(*args, cwd=cwd, config=cfg, env=env)
 
     def clone(self, token, url=GIT_URL, dest="w", **kw):
-        return self.gitp(token, "clone", "-q", url, dest, **kw)
+        return self.git_as(token, "clone", "-q", url, dest, **kw)
 
     def assertNoCredentialConfigured(self, token, repo_dir):
         """Neither the repository's config nor anything under HOME holds
@@ -607,12 +602,7 @@ class ProxyGitTest(ProxyModeCase):
 
     def test_clone_and_fetch_through_the_proxy(self):
         g = self.g
-        r = self.clone(self.read_tok)
-        self.assertGitOK(r, "clone through HTTPS_PROXY")
-        w = self.git.path("w")
-        self.assertTrue(os.path.isfile(os.path.join(w, "README.md")))
-        self.assertEqual(self.git.head(w),
-                         g.fake.git_refs("acme/widgets")["refs/heads/main"])
+        w = self.clone_checked(g, self.read_tok, "clone through HTTPS_PROXY")
         self.assertNoCredentialConfigured(self.read_tok, w)
         recs = self.site_records(g, "web", 2)
         self.assertTrue(recs)
@@ -622,8 +612,8 @@ class ProxyGitTest(ProxyModeCase):
         self.assertEqual(g.fake.find(self.read_tok), [])
         # A new commit on GitHub; fetch with -c http.proxy instead.
         sha = g.fake.git_seed("acme/widgets", {"news.txt": "fetched\n"})
-        r = self.gitp(self.read_tok, "fetch", "-q", "origin", cwd=w,
-                      env_proxy=False)
+        r = self.git_as(self.read_tok, "fetch", "-q", "origin", cwd=w,
+                        env_proxy=False)
         self.assertGitOK(r, "fetch with http.proxy")
         self.assertEqual(self.git.head(w, "origin/main"), sha)
         self.assertEqual(g.fake.find(self.read_tok), [])
@@ -633,7 +623,7 @@ class ProxyGitTest(ProxyModeCase):
         self.assertGitOK(self.clone(self.write_tok), "clone")
         w = self.git.path("w")
         head = self.git.commit_file(w, "pushed.txt", b"through the proxy\n")
-        r = self.gitp(self.write_tok, "push", "-q", "origin", "main", cwd=w)
+        r = self.git_as(self.write_tok, "push", "-q", "origin", "main", cwd=w)
         self.assertGitOK(r, "push")
         self.assertEqual(g.fake.git_refs("acme/widgets")["refs/heads/main"],
                          head)
@@ -647,36 +637,13 @@ class ProxyGitTest(ProxyModeCase):
 
     def test_push_30mb(self):
         g = self.g
-        self.assertGitOK(self.clone(self.write_tok), "clone")
-        w = self.git.path("w")
-        head = self.git.commit_random(w, "blob.bin", PUSH_SIZE)
-        g.fake.clear()
-        r = self.gitp(self.write_tok, "push", "-q", "origin", "main", cwd=w)
-        self.assertGitOK(r, "push of 30 MB")
-        self.assertEqual(g.fake.git_refs("acme/widgets")["refs/heads/main"],
-                         head)
-        self.assertTrue(g.fake.git_has("acme/widgets", head))
-        recs = self.site_records(g, "web", 2)
-        packs = [x for x in recs if x["method"] == "POST" and
-                 x["site_path"].endswith("/git-receive-pack") and
-                 (x["body_length"] or 0) >= 30 * MB]
-        self.assertEqual(len(packs), 1, [(x["method"], x["target"],
-                                          x["body_length"]) for x in recs])
-        self.assertEqual(packs[0]["status"], 200)
-        self.assertEqual(auth_values(packs[0]), [x_access_basic(CRED_ALICE)])
+        p = self.push_30mb(g, self.write_tok, 2, "push of 30 MB")
+        self.assertEqual(p["status"], 200)
+        self.assertEqual(auth_values(p), [x_access_basic(CRED_ALICE)])
         self.assertEqual(g.fake.find(self.write_tok), [])
 
     def test_push_with_a_read_only_token_is_refused(self):
-        g = self.g
-        self.assertGitOK(self.clone(self.read_tok), "clone")
-        w = self.git.path("w")
-        before = g.fake.git_refs("acme/widgets")
-        self.git.commit_file(w, "x.txt", b"not pushed\n")
-        g.fake.clear()
-        r = self.gitp(self.read_tok, "push", "-q", "origin", "main", cwd=w)
-        self.assertGitFailed(r, "403", what="push with contents:read")
-        self.assertEqual(g.fake.git_refs("acme/widgets"), before)
-        self.assertNothingReached(g, "web", "a refused push")
+        self.assertPushRefused(self.g, self.read_tok)
 
     def test_clone_outside_the_scope_is_refused(self):
         r = self.clone(self.read_tok, "https://github.com/acme/gadgets.git",

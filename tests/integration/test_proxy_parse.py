@@ -245,6 +245,10 @@ class ParseTest(ProxyCase):
         self.assertLessEqual(len(answers), 1, out[:600])
         if answers:
             self.assertIn(int(answers[0]), (400, 502), out[:400])
+        if not answers or int(answers[0]) != 400:
+            # It was forwarded: let its record finish here, not arrive
+            # in the middle of the next test.
+            self.forwarded(self.g, n=1, timeout=5.0)
         done = [r for r in self.g.fake.requests()
                 if r.get("status") in (200, 201)]
         self.assertEqual(done, [], "GitHub took a broken body as complete")

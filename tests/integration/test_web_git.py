@@ -32,11 +32,9 @@ from agent_case import APPS, agent_token, forwarded, is_mint
 from harness import basic_auth
 from proxy_case import CRED_ALICE, make_token
 from web_case import (RAW_TOKEN_REFUSED, WebCase, auth_values, ghp_git_url,
-                      ghp_request, header_values, start_web,
+                      ghp_request, git_tokens, header_values, start_web,
                       x_access_basic)
 
-MB = 1 << 20
-PUSH_SIZE = 31 * MB
 INFO_REFS = "/acme/widgets.git/info/refs?service="
 
 
@@ -47,10 +45,7 @@ class WebGitTest(WebCase):
     @classmethod
     def setUpClass(cls):
         cls.g = start_web(cls, workers=2, apps=[APPS[0]])
-        cls.read_tok, _ = cls.g.new_token("alice", "acme/widgets",
-                                          "contents:read")
-        cls.write_tok, _ = cls.g.new_token("alice", "acme/widgets",
-                                           "contents:write")
+        cls.read_tok, cls.write_tok = git_tokens(cls.g)
 
     def setUp(self):
         super().setUp()
@@ -68,12 +63,7 @@ class WebGitTest(WebCase):
 
     def test_clone_and_fetch_with_a_read_token(self):
         g = self.g
-        r = self.clone(self.read_tok)
-        self.assertGitOK(r, "clone")
-        w = self.git.path("w")
-        self.assertTrue(os.path.isfile(os.path.join(w, "README.md")))
-        self.assertEqual(self.git.head(w),
-                         g.fake.git_refs("acme/widgets")["refs/heads/main"])
+        w = self.clone_checked(g, self.read_tok)
         # GitHub gets a new commit; fetch brings it.
         sha = g.fake.git_seed("acme/widgets", {"news.txt": "fetched\n"})
         r = self.git.run("fetch", "-q", "origin", token=self.read_tok,
@@ -141,23 +131,7 @@ class WebGitTest(WebCase):
 
     def test_push_30mb_with_a_write_token(self):
         g = self.g
-        self.assertGitOK(self.clone(self.write_tok), "clone")
-        w = self.git.path("w")
-        head = self.git.commit_random(w, "blob.bin", PUSH_SIZE)
-        g.fake.clear()
-        r = self.git.run("push", "-q", "origin", "main",
-                         token=self.write_tok, cwd=w)
-        self.assertGitOK(r, "push")
-        self.assertEqual(g.fake.git_refs("acme/widgets")["refs/heads/main"],
-                         head)
-        self.assertTrue(g.fake.git_has("acme/widgets", head))
-        recs = self.web_records(3)
-        packs = [x for x in recs if x["method"] == "POST" and
-                 x["site_path"].endswith("/git-receive-pack") and
-                 (x["body_length"] or 0) >= 30 * MB]
-        self.assertEqual(len(packs), 1, [(x["method"], x["target"],
-                                          x["body_length"]) for x in recs])
-        p = packs[0]
+        p = self.push_30mb(g, self.write_tok, 3)
         self.assertEqual(p["status"], 200)
         self.assertIsNone(p["error"])
         self.assertEqual(p["cgi_exit"], 0, p.get("cgi_stderr"))
@@ -168,18 +142,9 @@ class WebGitTest(WebCase):
 
     def test_push_with_a_read_only_token_is_refused(self):
         g = self.g
-        self.assertGitOK(self.clone(self.read_tok), "clone")
-        w = self.git.path("w")
-        before = g.fake.git_refs("acme/widgets")
-        self.git.commit_file(w, "x.txt", b"not pushed\n")
-        g.fake.clear()
-        r = self.git.run("push", "-q", "origin", "main",
-                         token=self.read_tok, cwd=w)
-        self.assertGitFailed(r, "403", what="push with contents:read")
-        self.assertEqual(g.fake.git_refs("acme/widgets"), before)
+        self.assertPushRefused(g, self.read_tok)
         self.assertEqual([x["target"] for x in g.fake.requests()
                           if "git-receive-pack" in x["target"]], [])
-        self.assertNothingReached(g, "web", "a refused push")
         rr = ghp_request(g, "GET", INFO_REFS + "git-receive-pack",
                          auth=basic_auth("x", self.read_tok))
         self.assertGitHubError(rr, 403, "contents:write", "acme/widgets")

@@ -6,29 +6,32 @@ silent), a raw client for the proxy listener (CONNECT, then bytes or TLS
 inside), the real curl run with nothing of the host's configuration, and
 deterministic test data.
 
+What other tests use too is imported, not copied: the quiet HTTP
+server and its thread (fake_sites.py), the CONNECT client (http_client.py's
+ConnectConn), the curl run (proxy_mode_case.py's run_curl()).
+
 Not a test module itself (run_all.py collects test_*.py only).  Python 3
 standard library only (and the openssl command, through TestCA).
 """
 
 import hashlib
-import http.server
 import json
-import os
 import select
 import shutil
 import socket
-import socketserver
 import ssl
-import subprocess
-import tempfile
 import threading
 import time
 
-from harness import HttpConn, basic_auth, parse_http
+from fake_sites import BackgroundServer, QuietHandler, QuietHTTPServer
+from harness import ConnectConn
+# PROXY_REALM, proxy_auth and header_values: test_proxy_tunnel's too.
+from proxy_mode_case import (PROXY_REALM, ToolHome,  # noqa: F401
+                             proxy_auth, run_curl)
+from web_case import header_values  # noqa: F401
 
 # Generous: an ASan build on a loaded machine.
 TOOL_TIMEOUT = 120
-PROXY_REALM = 'Basic realm="ghp"'
 
 
 def blob(n, seed=b"ghp tunnel"):
@@ -38,11 +41,6 @@ def blob(n, seed=b"ghp tunnel"):
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def proxy_auth(token, user="agent"):
-    """The Proxy-Authorization value for a ghp token."""
-    return basic_auth(user, token)
 
 
 def wait_until(pred, timeout, what, interval=0.05):
@@ -61,35 +59,13 @@ def wait_until(pred, timeout, what, interval=0.05):
 # ------------------------------------------------------------ HTTP target
 
 
-class _TargetHTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = self.server_address[0]
-        self.server_port = self.server_address[1]
-
-    def handle_error(self, request, client_address):
-        pass
+class _TargetHTTPServer6(QuietHTTPServer):
+    address_family = socket.AF_INET6
 
 
-class _TargetHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _TargetHandler(QuietHandler):
     server_version = "tunnel-target"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def setup(self):
-        super().setup()
-        self.connection.settimeout(60)
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except (OSError, ssl.SSLError):
-            self.close_connection = True
+    timeout = 60
 
     def _read_body(self):
         """(body bytes, chunked?): the request body, chunked decoded."""
@@ -134,7 +110,7 @@ class _TargetHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
 
-class TargetServer:
+class TargetServer(BackgroundServer):
     """An HTTP server (HTTPS with ca: a fake_sites.TestCA, and a
     certificate for hosts from it) that a tunnel or a forwarded request
     reaches.  GET /blob/N answers blob(N); anything else answers JSON
@@ -151,43 +127,20 @@ class TargetServer:
         self.lock = threading.Lock()
         self._records = []
         self.sni = []               # the names TLS clients asked for
-        self._server = None
-        self._thread = None
 
     def start(self):
-        cls = _TargetHTTPServer
-        if ":" in self.host:
-            cls = type("_TargetHTTPServer6", (_TargetHTTPServer,),
-                       {"address_family": socket.AF_INET6})
-        self._server = cls((self.host, self.port), _TargetHandler)
-        self._server.target = self
+        cls = _TargetHTTPServer6 if ":" in self.host else QuietHTTPServer
+        server = cls((self.host, self.port), _TargetHandler)
+        server.target = self
+        ctx = None
         if self.tls:
-            crt, key = self.ca.issue(self.hosts)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(crt, key)
+            ctx = self.ca.server_context(self.hosts)
 
             def sni(sslobj, name, _ctx):
                 with self.lock:
                     self.sni.append(name)
             ctx.sni_callback = sni
-            self._server.socket = ctx.wrap_socket(
-                self._server.socket, server_side=True,
-                do_handshake_on_connect=False)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name="tunnel-target", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        return self._serve(server, "tunnel-target", ctx)
 
     @property
     def addr(self):
@@ -207,10 +160,6 @@ class TargetServer:
         return wait_until(lambda: len(self.requests()) >= n and
                           self.requests(), timeout,
                           "%d request(s) at the target" % n)
-
-
-def header_values(rec, name):
-    return [v for k, v in rec["headers"] if k.lower() == name.lower()]
 
 
 # ------------------------------------------------------------- raw TCP
@@ -321,62 +270,15 @@ class RawServer:
 # ---------------------------------------------------------- raw client
 
 
-class ProxyConn(HttpConn):
-    """A client connection to ghp's proxy listener: connect() sends
-    CONNECT and reads the answer; then raw bytes (send(), recv_exact(),
-    wait_closed()) or start_tls() and HTTP (request(), read_response())
-    go through the tunnel."""
+class ProxyConn(ConnectConn):
+    """A client connection to ghp's proxy listener (ConnectConn); after
+    connect(), raw bytes too: send(), recv_exact(), wait_closed()."""
 
     def __init__(self, port, timeout=60.0):
-        HttpConn.__init__(self, "127.0.0.1", port, timeout)
-        self.timeout = timeout
-
-    def read_head(self):
-        while b"\r\n\r\n" not in self.buf:
-            self._fill()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        r = parse_http(head + b"\r\n\r\n")
-        r.header_list = [tuple(x.strip() for x in l.split(":", 1))
-                         for l in head.decode("iso-8859-1")
-                         .split("\r\n")[1:]]
-        return r
-
-    def connect(self, target, auth=None, headers=()):
-        """CONNECT target; Proxy-Authorization: auth (the whole value)
-        when given.  A 2xx answer has no body; another has its body
-        read (Content-Length, else to the end of the connection)."""
-        items = [("Host", target), ("User-Agent", "ghp-integration")]
-        if auth is not None:
-            items.append(("Proxy-Authorization", auth))
-        items += list(headers)
-        head = "CONNECT %s HTTP/1.1\r\n" % target
-        head += "".join("%s: %s\r\n" % kv for kv in items) + "\r\n"
-        self.send(head.encode("latin-1"))
-        r = self.read_head()
-        r.body = b""
-        if 200 <= r.status < 300:
-            return r
-        n = r.headers.get("content-length")
-        if n is not None:
-            parts = []
-            self._body_bytes(int(n), parts.append)
-            r.body = b"".join(parts)
-        return r
+        ConnectConn.__init__(self, port, timeout)
 
     def recv_exact(self, n):
         return self._take(n)
-
-    def start_tls(self, server_hostname, cafile):
-        """TLS to server_hostname inside the tunnel, checked against
-        cafile; returns the peer certificate (DER)."""
-        if self.buf:
-            raise AssertionError("bytes after the CONNECT answer, before "
-                                 "TLS: %r" % self.buf[:200])
-        ctx = ssl.create_default_context(cafile=cafile)
-        self.sock = ctx.wrap_socket(self.sock,
-                                    server_hostname=server_hostname)
-        self.sock.settimeout(self.timeout)
-        return self.sock.getpeercert(binary_form=True)
 
     def wait_closed(self, timeout):
         """Read (and drop) whatever comes until the other end closes;
@@ -401,77 +303,19 @@ class ProxyConn(HttpConn):
 # --------------------------------------------------------------- curl
 
 
-class CurlResult:
-    def __init__(self, proc, status, body, heads):
-        self.rc = proc.returncode
-        self.stderr = proc.stderr
-        self.status = status        # %{http_code}: the last response
-        self.body = body
-        self.heads = heads          # every response head, in order
-        self.headers = {}           # the last one's, lower-case names
-        if heads:
-            for line in heads[-1].split("\r\n")[1:]:
-                k, _, v = line.partition(":")
-                self.headers[k.strip().lower()] = v.strip()
-
-    def json(self):
-        return json.loads(self.body)
-
-    def __repr__(self):
-        return "<curl exit %d, HTTP %s, %r, stderr %r>" % (
-            self.rc, self.status, self.body[:300], self.stderr[-800:])
-
-
-class Curl:
+class Curl(ToolHome):
     """The real curl with its own HOME and directory (no .curlrc, no
     proxy from the environment unless given)."""
 
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ghp-tunnel-")
-        self.home = os.path.join(self.dir, "home")
-        os.mkdir(self.home)
-
-    def path(self, *names):
-        return os.path.join(self.dir, *names)
+        ToolHome.__init__(self, prefix="ghp-tunnel-")
 
     def run(self, url, proxy=None, cacert=None, args=(), env=None,
             timeout=TOOL_TIMEOUT):
-        body, hdrs = self.path("body"), self.path("headers")
-        for p in (body, hdrs):
-            if os.path.exists(p):
-                os.unlink(p)
-        cmd = ["curl", "-q", "-sS", "--max-time", str(timeout - 10),
-               "-o", body, "-D", hdrs, "-w", "%{http_code}",
-               "-H", "User-Agent: ghp-tunnel-test"]
-        if proxy is not None:
-            cmd += ["--proxy", proxy]
-        if cacert is not None:
-            cmd += ["--cacert", cacert]
-        cmd += list(args) + [url]
-        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-             "HOME": self.home, "LC_ALL": "C", "NO_PROXY": "",
-             "no_proxy": ""}
-        e.update(env or {})
-        p = subprocess.run(cmd, env=e, capture_output=True, text=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL,
-                           cwd=self.dir)
-        try:
-            status = int(p.stdout.strip() or 0)
-        except ValueError:
-            status = None
-        data = b""
-        if os.path.exists(body):
-            with open(body, "rb") as f:
-                data = f.read()
-        heads = []
-        if os.path.exists(hdrs):
-            with open(hdrs, "rb") as f:
-                text = f.read().decode("iso-8859-1")
-            heads = [b for b in text.split("\r\n\r\n") if b.strip()]
-        return CurlResult(p, status, data, heads)
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """run_curl() in this directory; a CurlResult (.heads: every
+        response head, the CONNECT answer first)."""
+        return run_curl(self, url, proxy, cacert, args, env, timeout,
+                        headers=("User-Agent: ghp-tunnel-test",))
 
 
 def have_tool(name):

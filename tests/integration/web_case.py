@@ -23,6 +23,8 @@ from proxy_case import CRED_ALICE, ProxyCase, read_json_lines, start_proxy
 CRED_OAUTH_ALICE = "gho_realoauthcredentialAAAA"
 REALM = 'Basic realm="GitHub"'
 RAW_TOKEN_REFUSED = "Raw GitHub tokens are refused here"
+MB = 1 << 20
+PUSH_SIZE = 31 * MB     # push_30mb()'s commit
 
 
 def start_web(case, workers=2, oauth=False, **kw):
@@ -134,6 +136,14 @@ class GitClient:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def git_tokens(g):
+    """(read, write): new ghp tokens of alice's for acme/widgets, with
+    contents:read and contents:write (what WebCase's pushes take)."""
+    read, _ = g.new_token("alice", "acme/widgets", "contents:read")
+    write, _ = g.new_token("alice", "acme/widgets", "contents:write")
+    return read, write
+
+
 def ghp_git_url(g, repo="acme/widgets", suffix=".git"):
     """The URL git uses for repo through ghp (GitHub Enterprise style:
     ghp's own address, every non-API path is github.com's)."""
@@ -185,6 +195,60 @@ class WebCase(ProxyCase):
                             % (what, r.stdout, r.stderr))
         for c in contains:
             self.assertIn(c, r.stderr, what)
+
+    # The clone and pushes below (tokens: git_tokens()) need the test
+    # class's clone(token) (acme/widgets into "w") and, when its git
+    # reaches ghp another way, its own git_as().
+
+    def git_as(self, token, *args, **kw):
+        """git ARGS with token (as the credential helper answers)."""
+        return self.git.run(*args, token=token, **kw)
+
+    def clone_checked(self, g, token, what="clone"):
+        """Clone with token: acme/widgets's README.md is in "w", at the
+        fake's head of main; returns that directory."""
+        self.assertGitOK(self.clone(token), what)
+        w = self.git.path("w")
+        self.assertTrue(os.path.isfile(os.path.join(w, "README.md")))
+        self.assertEqual(self.git.head(w),
+                         g.fake.git_refs("acme/widgets")["refs/heads/main"])
+        return w
+
+    def push_30mb(self, g, token, n, what="push"):
+        """Clone with token, commit PUSH_SIZE bytes of random data and
+        push them: the commit lands on the fake, and among the web
+        records (at least n) exactly one receive-pack POST carried 30 MB
+        or more; returns that record."""
+        self.assertGitOK(self.clone(token), "clone")
+        w = self.git.path("w")
+        head = self.git.commit_random(w, "blob.bin", PUSH_SIZE)
+        g.fake.clear()
+        r = self.git_as(token, "push", "-q", "origin", "main", cwd=w)
+        self.assertGitOK(r, what)
+        self.assertEqual(g.fake.git_refs("acme/widgets")["refs/heads/main"],
+                         head)
+        self.assertTrue(g.fake.git_has("acme/widgets", head))
+        recs = self.site_records(g, "web", n)
+        packs = [x for x in recs if x["method"] == "POST" and
+                 x["site_path"].endswith("/git-receive-pack") and
+                 (x["body_length"] or 0) >= 30 * MB]
+        self.assertEqual(len(packs), 1, [(x["method"], x["target"],
+                                          x["body_length"]) for x in recs])
+        return packs[0]
+
+    def assertPushRefused(self, g, token):
+        """Clone with token (contents:read), commit and push: git fails
+        with 403, the fake's refs stay as they were and nothing reaches
+        github.com."""
+        self.assertGitOK(self.clone(token), "clone")
+        w = self.git.path("w")
+        before = g.fake.git_refs("acme/widgets")
+        self.git.commit_file(w, "x.txt", b"not pushed\n")
+        g.fake.clear()
+        r = self.git_as(token, "push", "-q", "origin", "main", cwd=w)
+        self.assertGitFailed(r, "403", what="push with contents:read")
+        self.assertEqual(g.fake.git_refs("acme/widgets"), before)
+        self.assertNothingReached(g, "web", "a refused push")
 
     def assertRequiresBasic(self, r, what=""):
         """401 with `WWW-Authenticate: Basic realm="GitHub"`."""

@@ -654,8 +654,8 @@ import zlib
 if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_sites import (SITE_HOSTS, SITE_PREFIXES,  # noqa: E402,F401
-                        MirrorServer, SitesHandler, SitesWorld, TestCA,
-                        write_netrc)
+                        BackgroundServer, MirrorServer, SitesHandler,
+                        SitesWorld, TestCA, write_netrc)
 
 __all__ = ["FakeGitHub", "FakeGitHubClient", "spawn", "find_in_records",
            "pattern", "rsa_keypair", "public_key_of", "sign_rs256",
@@ -1123,7 +1123,7 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class FakeGitHub(SitesWorld):
+class FakeGitHub(SitesWorld, BackgroundServer):
     """A fake api.github.com (and github.com, codeload, raw, Copilot:
     SITES).  See the module documentation."""
 
@@ -1595,16 +1595,11 @@ class FakeGitHub(SitesWorld):
         """Bind, and serve in a background thread.  Returns self."""
         cls = _HTTPServer6 if ":" in self.host else _HTTPServer
         self._stopping.clear()
-        self._server = cls((self.host, self.port), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]
+        server = cls((self.host, self.port), _Handler)
+        server.fake = self
         if self.record_file:
             self._record_fh = open(self.record_file, "a", buffering=1)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name="fake-github", daemon=True)
-        self._thread.start()
-        return self
+        return self._serve(server, "fake-github")
 
     def stop(self):
         """Stop accepting, end every connection, wake hanging requests."""
@@ -1631,12 +1626,6 @@ class FakeGitHub(SitesWorld):
                 shutil.rmtree(self._keydir, ignore_errors=True)
                 self._keydir = None
         self._stop_sites()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     @property
     def url(self):

@@ -14,7 +14,10 @@ Copilot tokens) and SitesHandler (the request handler side).
 MirrorServer is a separate small HTTP or HTTPS server that stands in
 for a release or archive mirror (GET and HEAD of given paths, optional
 Basic authentication, records); TestCA makes a certificate authority
-and server certificates for it with the openssl command.
+and server certificates for it with the openssl command.  Its parts
+(QuietHTTPServer, QuietHandler, BackgroundServer: a quiet HTTP/1.1
+server served in a thread) make the integration tests' own small
+servers too, and FakeGitHub is a BackgroundServer.
 
 This module imports nothing of fake_github.py (which may run as
 __main__); what it needs of it comes through the objects.  Python 3
@@ -38,7 +41,8 @@ import time
 import urllib.parse
 
 __all__ = ["SITE_PREFIXES", "SitesWorld", "SitesHandler", "MirrorServer",
-           "TestCA", "write_netrc"]
+           "TestCA", "write_netrc", "QuietHTTPServer", "QuietHandler",
+           "BackgroundServer"]
 
 SITE_PREFIXES = {"web": "/_web", "codeload": "/_codeload", "raw": "/_raw",
                  "copilot": "/_copilot"}
@@ -1050,6 +1054,14 @@ class TestCA:
                   "-out", crt, "-days", "30", "-extfile", ext])
         return crt, key
 
+    def server_context(self, hosts=("127.0.0.1", "localhost")):
+        """A server-side SSLContext with a certificate for hosts from
+        issue()."""
+        crt, key = self.issue(hosts)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(crt, key)
+        return ctx
+
     def cleanup(self):
         if self._own:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -1064,7 +1076,10 @@ def write_netrc(path, machine, login, password):
     return path
 
 
-class _MirrorHTTPServer(http.server.ThreadingHTTPServer):
+class QuietHTTPServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that binds without a DNS lookup (no
+    getfqdn()) and says nothing of a connection's errors."""
+
     daemon_threads = True
     allow_reuse_address = True
 
@@ -1077,22 +1092,66 @@ class _MirrorHTTPServer(http.server.ThreadingHTTPServer):
         pass
 
 
-class _MirrorHandler(http.server.BaseHTTPRequestHandler):
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1, no log, `timeout` seconds on the socket, and a
+    connection that fails (a reset, TLS) just ends.  Subclasses set
+    server_version and the do_METHOD handlers."""
+
     protocol_version = "HTTP/1.1"
-    server_version = "fake-mirror"
+    timeout = 30
 
     def log_message(self, fmt, *args):
         pass
-
-    def setup(self):
-        super().setup()
-        self.connection.settimeout(30)
 
     def handle_one_request(self):
         try:
             super().handle_one_request()
         except (OSError, ssl.SSLError):
             self.close_connection = True
+
+
+class BackgroundServer:
+    """An http.server served in a daemon thread: start() (the
+    subclass's) makes the server and hands it to _serve(); stop(); a
+    context manager (start() on entry, stop() on exit)."""
+
+    _server = None
+    _thread = None
+
+    def _serve(self, server, name, ctx=None):
+        """Serve server in a daemon thread called name, over TLS with
+        ctx (a server-side SSLContext) when given; self.port becomes
+        the port it is bound to.  Returns self."""
+        if ctx is not None:
+            server.socket = ctx.wrap_socket(
+                server.socket, server_side=True,
+                do_handshake_on_connect=False)
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1},
+            name=name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class _MirrorHandler(QuietHandler):
+    server_version = "fake-mirror"
 
     def _answer(self):
         m = self.server.mirror
@@ -1152,7 +1211,7 @@ class _MirrorHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _answer
 
 
-class MirrorServer:
+class MirrorServer(BackgroundServer):
     """A stand-in for a release or archive mirror: GET and HEAD of the
     paths given (add()), 404 (missing_status) for others, 405 for other
     methods, and with auth=(user, password) Basic authentication (401
@@ -1187,8 +1246,6 @@ class MirrorServer:
         if self.tls and self.ca is None:
             self.ca = TestCA()
             self._own_ca = True
-        self._server = None
-        self._thread = None
         for p, d in (files or {}).items():
             self.add(p, d)
 
@@ -1216,39 +1273,15 @@ class MirrorServer:
             self._files.pop(path, None)
 
     def start(self):
-        self._server = _MirrorHTTPServer((self.host, self.port),
-                                         _MirrorHandler)
-        self._server.mirror = self
-        if self.tls:
-            crt, key = self.ca.issue(("127.0.0.1", "localhost"))
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(crt, key)
-            self._server.socket = ctx.wrap_socket(
-                self._server.socket, server_side=True,
-                do_handshake_on_connect=False)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-            name="fake-mirror", daemon=True)
-        self._thread.start()
-        return self
+        server = QuietHTTPServer((self.host, self.port), _MirrorHandler)
+        server.mirror = self
+        ctx = self.ca.server_context() if self.tls else None
+        return self._serve(server, "fake-mirror", ctx)
 
     def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        super().stop()
         if self._own_ca and self.ca is not None:
             self.ca.cleanup()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     @property
     def url(self):
