@@ -132,6 +132,16 @@ proxy_host_refused(const char *host, int port, int tls)
 	return NULL;
 }
 
+/* The connection keeps the CONNECT's token: for the requests inside,
+ * and so that its revocation closes the connection (server_revoke()). */
+static void
+proxy_keep_token(struct conn *c, const struct request *r)
+{
+	c->proxy_token = xcalloc(1, r->ptoken_len + 1);
+	memcpy(c->proxy_token, r->ptoken, r->ptoken_len);
+	c->proxy_token_len = r->ptoken_len;
+}
+
 /* --- CONNECT, tunnelled --- */
 
 static void
@@ -152,6 +162,7 @@ proxy_up_event(struct bufferevent *up, short what, void *arg)
 	r->cup = NULL;
 	r->decision = "allow";
 	r->status = 200;
+	proxy_keep_token(c, r);		/* a revocation closes the tunnel */
 	request_audit(r, "allow", "CONNECT: tunnelled as it is", 200);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "HTTP/1.1 200 Connection established\r\n\r\n");
@@ -225,9 +236,7 @@ proxy_tls_ready(SSL_CTX *ctx, const char *why, void *arg)
 		c->close_after = 1;
 	} else {
 		c->tunnel_host = xstrdup(r->chost);
-		c->proxy_token = xcalloc(1, r->ptoken_len + 1);
-		memcpy(c->proxy_token, r->ptoken, r->ptoken_len);
-		c->proxy_token_len = r->ptoken_len;
+		proxy_keep_token(c, r);
 	}
 	request_finish(r);
 }

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "server.h"
+#include "token.h"
 #include "tunnel.h"
 #include "util.h"
 
@@ -286,6 +287,24 @@ void
 conn_close(struct conn *c)
 {
 	conn_free(c);
+}
+
+void
+server_revoke(const uint8_t *hash)
+{
+	uint8_t h[TOKEN_HASH_LEN];
+	struct conn *c, *tmp;
+
+	TAILQ_FOREACH_SAFE(c, &srv_conns, srv_entry, tmp) {
+		if (c->proxy_token == NULL)
+			continue;
+		token_hash(c->proxy_token, c->proxy_token_len, h);
+		if (memcmp(h, hash, sizeof(h)) == 0) {
+			log_debug("%s: its proxy token was revoked: closing",
+			    c->remote_ip);
+			conn_free(c);
+		}
+	}
 }
 
 void

@@ -34,6 +34,11 @@ void		 server_init(struct event_base *, const struct config *,
 /* Stop accepting; call idle() once no connection is left. */
 void		 server_drain(void (*idle)(void));
 uint32_t	 server_connections(void);
+/*
+ * A token was revoked: close the tunnels and intercepted connections a
+ * forward-proxy listener opened with it (hash: the token's SHA-256).
+ */
+void		 server_revoke(const uint8_t *hash);
 uint64_t	 server_requests(void);
 
 #endif /* GHP_SERVER_H */

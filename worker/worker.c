@@ -97,6 +97,8 @@ worker_keyholder_dispatch(struct chan *c, struct msg *m, void *arg)
 	case MSG_KH_REVOKE:
 		tcache_revoke(((const struct msg_kh_revoke *)(const void *)
 		    m->data)->hash);
+		server_revoke(((const struct msg_kh_revoke *)(const void *)
+		    m->data)->hash);
 		chan_send(c, MSG_KH_REVOKE_ACK, w.args->id, m->hdr.reqid, -1,
 		    NULL, 0);
 		return 0;

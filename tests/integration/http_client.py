@@ -79,6 +79,19 @@ def http_get(host, port, path="/", headers=None, method="GET", timeout=5.0):
     return parse_http(http_raw(host, port, req.encode("latin-1"), timeout))
 
 
+def ended(conn, method, path, headers, timeout=10.0):
+    """True when a request on conn (an HttpConn) finds the connection
+    closed by the server, however that shows (EOF, reset, TLS alert):
+    nothing is answered."""
+    conn.sock.settimeout(timeout)
+    try:
+        conn.request(method, path, headers)
+        conn.read_response()
+    except (ConnectionClosed, OSError, ssl.SSLError):
+        return True
+    return False
+
+
 class ConnectionClosed(EOFError):
     """The server closed the connection before a complete response."""
 
