@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include "config.h"
 #include "config_priv.h"
 #include "web.h"
@@ -229,15 +226,9 @@ conf_parse_block_anonymous(struct parse *p, const struct token *kt)
 static int
 proxy_pattern_ok(const char *s)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s,
-	    &a6) == 1)
-		return (1);
 	if (s[0] == '*' && s[1] == '.')
-		s += 2;
-	return (web_host_ok(s));
+		return (web_host_ok(s + 2));
+	return (web_host_or_address(s));
 }
 
 static void

@@ -1,6 +1,11 @@
 /*
  * web.c: see web.h.
  */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -72,6 +77,16 @@ web_host_ok(const char *h)
 			return 0;
 	}
 	return i > 0 && i <= 253 && label > 0 && h[i - 1] != '-';
+}
+
+int
+web_host_or_address(const char *h)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return web_host_ok(h) || inet_pton(AF_INET, h, &a4) == 1 ||
+	    inet_pton(AF_INET6, h, &a6) == 1;
 }
 
 const char *

@@ -23,6 +23,7 @@
  *  web_host_ok(host)
  *	Is host a DNS name in lower case: labels of a-z, 0-9 and '-' (not
  *	first or last), 1 to 63 long, 253 in all; no trailing dot.
+ *	web_host_or_address() also takes an IPv4 or IPv6 address.
  *
  *  web_tunnel_allowed(conf, host)
  *	May a forward-proxy listener tunnel a CONNECT to host (lower case;
@@ -116,6 +117,7 @@ enum web_site	 web_site(const char *, size_t, const char *);
 const char	*web_site_name(enum web_site);
 int		 web_intercepted(const char *, size_t);
 int		 web_host_ok(const char *);
+int		 web_host_or_address(const char *);
 struct config;
 int		 web_tunnel_allowed(const struct config *, const char *);
 int		 web_intercept_rule(const struct config *, const char *);

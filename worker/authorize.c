@@ -110,6 +110,17 @@ request_cred_line(enum cred_style style, const char *cred, size_t credlen)
 	return line;
 }
 
+char *
+request_header_line(const struct http_header *h)
+{
+	char *line;
+
+	/* libcurl sends "Name;" as an empty header ("Name:" removes it). */
+	xasprintf(&line, "%.*s%s%.*s", (int)h->name.len, h->name.p,
+	    h->value.len > 0 ? ": " : ";", (int)h->value.len, h->value.p);
+	return line;
+}
+
 static struct curl_slist *
 request_headers(struct request *r, const char *cred, size_t credlen)
 {
@@ -121,14 +132,7 @@ request_headers(struct request *r, const char *cred, size_t credlen)
 	for (i = 0; i < h->nheaders; i++) {
 		if (!request_header_passes(h, &h->headers[i]))
 			continue;
-		if (h->headers[i].value.len == 0)
-			xasprintf(&line, "%.*s;", (int)h->headers[i].name.len,
-			    h->headers[i].name.p);
-		else
-			xasprintf(&line, "%.*s: %.*s",
-			    (int)h->headers[i].name.len, h->headers[i].name.p,
-			    (int)h->headers[i].value.len,
-			    h->headers[i].value.p);
+		line = request_header_line(&h->headers[i]);
 		list = curl_slist_append(list, line);
 		free(line);
 	}

@@ -199,11 +199,7 @@ intercept_headers(struct request *r, const char *cred, size_t credlen)
 			line = intercept_line(ic, &h->headers[i], cred,
 			    credlen);
 		else
-			xasprintf(&line, "%.*s%s%.*s",
-			    (int)h->headers[i].name.len, h->headers[i].name.p,
-			    h->headers[i].value.len > 0 ? ": " : ";",
-			    (int)h->headers[i].value.len,
-			    h->headers[i].value.p);
+			line = request_header_line(&h->headers[i]);
 		list = curl_slist_append(list, line);
 		sodium_memzero(line, strlen(line));
 		free(line);

@@ -109,17 +109,6 @@ proxy_host(const struct http_head *h, char *out, size_t outlen)
 	return 0;
 }
 
-/* A name, or an IP address. */
-static int
-proxy_host_valid(const char *host)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	return web_host_ok(host) || inet_pton(AF_INET, host, &a4) == 1 ||
-	    inet_pton(AF_INET6, host, &a6) == 1;
-}
-
 /* May the proxy take a request for host:port?  NULL, or why not. */
 static const char *
 proxy_host_refused(const char *host, int port, int tls)
@@ -291,7 +280,7 @@ proxy_connect(struct request *r)
 	if (proxy_take_token(r) == -1)
 		return;
 	if (proxy_host(h, host, sizeof(host)) == -1 ||
-	    !proxy_host_valid(host) || h->port <= 0) {
+	    !web_host_or_address(host) || h->port <= 0) {
 		proxy_refuse(r, 400, "Bad CONNECT target");
 		return;
 	}
@@ -322,7 +311,7 @@ proxy_absolute(struct request *r)
 	if (proxy_take_token(r) == -1)
 		return -1;
 	if (proxy_host(&r->p.head, host, sizeof(host)) == -1 ||
-	    !proxy_host_valid(host)) {
+	    !web_host_or_address(host)) {
 		proxy_refuse(r, 400, "Bad request target");
 		return -1;
 	}

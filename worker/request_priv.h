@@ -141,6 +141,8 @@ void	authorize_init(const struct config *);
 void	request_authorize(struct request *);
 void	request_forward(struct request *, const char *cred, size_t credlen);
 
+/* authorize.c: a client's header as a libcurl line (malloc'd). */
+char	*request_header_line(const struct http_header *);
 /* authorize.c: a field a Connection header names (hop by hop)? */
 int	request_named_in_connection(const struct http_head *,
 	    const struct http_str *);

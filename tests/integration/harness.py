@@ -221,6 +221,23 @@ class GhpDied(GhpError):
     """The master exited when it should not have."""
 
 
+def api_headers(host="api.github.com", token=None, auth=None, headers=()):
+    """A test client's request headers: Host (unless host is None), a
+    User-Agent and GitHub's Accept, "Authorization: token TOKEN" when
+    token is given (or auth as the whole value), then headers (pairs or
+    a dict)."""
+    items = [("Host", host)] if host else []
+    items += [("User-Agent", "ghp-integration"),
+              ("Accept", "application/vnd.github+json")]
+    if auth is None and token is not None:
+        auth = "token " + token
+    if auth is not None:
+        items.append(("Authorization", auth))
+    items += list(headers.items()) if isinstance(headers, dict) else \
+        list(headers)
+    return items
+
+
 class Ghp:
     """One ghp daemon in its own temporary directory.
 
@@ -488,15 +505,7 @@ class Ghp:
         """One API request through this daemon (Host: host, unless
         host is None), with "Authorization: token TOKEN" when token is
         given (or auth as the whole Authorization value)."""
-        items = [("Host", host)] if host else []
-        items += [("User-Agent", "ghp-integration"),
-                  ("Accept", "application/vnd.github+json")]
-        if auth is None and token is not None:
-            auth = "token " + token
-        if auth is not None:
-            items.append(("Authorization", auth))
-        items += list(headers.items()) if isinstance(headers, dict) else \
-            list(headers)
+        items = api_headers(host, token, auth, headers)
         return request("127.0.0.1", self.port, method, path, items, body,
                        timeout, sink)
 

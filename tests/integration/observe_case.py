@@ -15,6 +15,7 @@ import math
 import re
 import time
 
+from harness import api_headers
 from proxy_case import ProxyCase, read_json_lines
 
 FOREIGN = "ghu_someothertoken0001"      # a GitHub token that is not ghp's
@@ -317,14 +318,7 @@ class ObserveCase(ProxyCase):
     def call(self, g, method, path, token=None, auth=None,
              host="api.github.com", headers=(), body=None, conn=None):
         """One request; returns (response, client port, t0, t1)."""
-        items = [("Host", host)] if host else []
-        items += [("User-Agent", "ghp-integration"),
-                  ("Accept", "application/vnd.github+json")]
-        if auth is None and token is not None:
-            auth = "token " + token
-        if auth is not None:
-            items.append(("Authorization", auth))
-        items += list(headers)
+        items = api_headers(host, token, auth, headers)
         own = conn is None
         if own:
             items.append(("Connection", "close"))
