@@ -31,12 +31,15 @@ SAN_FLAGS = $(CLANG_WARN) -O1 -g -fsanitize=address,undefined -fno-sanitize-reco
 COMMON_SRC  = $(sort $(wildcard common/*.c))
 # GitHub's endpoint -> permission table, generated from the vendored data.
 PERMTAB_C   = build/gen/permtab.c
+# GitHub's GraphQL schema with ghp's policy on it, generated likewise.
+GQLTAB_C    = build/gen/gqltab.c
+GEN_C       = $(PERMTAB_C) $(GQLTAB_C)
 MASTER_SRC  = $(sort $(wildcard master/*.c))
 WORKER_SRC  = $(sort $(wildcard worker/*.c))
 KEYHOLDER_SRC = $(sort $(wildcard keyholder/*.c))
 GHP_SRC     = $(MASTER_SRC) $(WORKER_SRC) $(KEYHOLDER_SRC) $(COMMON_SRC) \
-	      $(PERMTAB_C)
-GHPCTL_SRC  = $(sort $(wildcard ghpctl/*.c)) $(COMMON_SRC) $(PERMTAB_C)
+	      $(GEN_C)
+GHPCTL_SRC  = $(sort $(wildcard ghpctl/*.c)) $(COMMON_SRC) $(GEN_C)
 UNIT_SRC    = $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC    = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -49,7 +52,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SMOKE   ?= 20
 
 # Unit tests link the common code; process code is tested by running it.
-UNIT_LINK = $(COMMON_SRC) $(PERMTAB_C)
+UNIT_LINK = $(COMMON_SRC) $(GEN_C)
 
 .PHONY: all deps run check unit unit-asan integration lint fuzz fuzz-smoke \
 	bench install clean
@@ -65,6 +68,12 @@ $(PERMTAB_C): scripts/gen_permtab.py data/github-endpoint-permissions.tsv \
 	@mkdir -p $(dir $@)
 	python3 scripts/gen_permtab.py data/github-endpoint-permissions.tsv \
 	    data/no-permission.tsv $@
+
+$(GQLTAB_C): scripts/gen_gqltab.py data/github-graphql-schema.tsv \
+    data/graphql-policy.tsv
+	@mkdir -p $(dir $@)
+	python3 scripts/gen_gqltab.py data/github-graphql-schema.tsv \
+	    data/graphql-policy.tsv $@
 
 $(OBJ)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -100,7 +109,7 @@ build/unit-asan/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
 
 # A fuzz target links the common code; a target-specific FUZZ_LINK +=
 # adds the worker or keyholder files it exercises (as UNIT_LINK below).
-FUZZ_LINK = $(COMMON_SRC) $(PERMTAB_C)
+FUZZ_LINK = $(COMMON_SRC) $(GEN_C)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LINK) $(wildcard */*.h)
 	@mkdir -p $(dir $@)

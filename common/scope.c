@@ -94,7 +94,7 @@ static const char hexdigits[] = "0123456789ABCDEF";
 
 static const char *const code_names[] = {
 	"ok", "method", "path", "unknown", "policy", "token_type", "repo",
-	"subject", "permission"
+	"subject", "permission", "request"
 };
 
 /* strlcpy(3), which glibc lacks before 2.38. */
@@ -366,7 +366,7 @@ scope_level_name(enum scope_level level)
 const char *
 scope_code_name(enum scope_code code)
 {
-	if (code < SCOPE_OK || code > SCOPE_E_PERMISSION)
+	if (code < SCOPE_OK || code > SCOPE_E_REQUEST)
 		return "?";
 	return code_names[code];
 }
@@ -573,6 +573,19 @@ repo_in_scope(const struct scope *sc, const struct seg *owner,
 		    seg_caseeq(name, sc->repos[i].name)))
 			return 1;
 	return 0;
+}
+
+int
+scope_repo_allowed(const struct scope *sc, const char *owner, size_t olen,
+    const char *name, size_t nlen)
+{
+	struct seg o = { owner, olen }, n = { name, nlen };
+
+	if (olen == 0 || olen > SCOPE_OWNER_MAX || nlen == 0 ||
+	    nlen > SCOPE_NAME_MAX || memchr(owner, '\0', olen) != NULL ||
+	    memchr(name, '\0', nlen) != NULL)
+		return 0;
+	return repo_in_scope(sc, &o, &n);
 }
 
 /* Does the account own one of the token's patterns (all: "owner/\*")? */
@@ -862,8 +875,8 @@ check_graphql(const struct scope *sc, int m, struct scope_result *res)
 	if (m != PERMTAB_POST)
 		return deny(res, SCOPE_E_METHOD, "GraphQL takes POST only");
 	if (sc->type != SCOPE_TOKEN_AGENT)
-		return deny(res, SCOPE_E_POLICY, "GraphQL is refused for "
-		    "ghx_ tokens: ghp cannot check its scope yet");
+		return deny(res, SCOPE_E_POLICY, "GraphQL for ghx_ tokens "
+		    "is decided on the request body (gql_check)");
 	res->decision = SCOPE_ALLOW;
 	res->code = SCOPE_OK;
 	add(res, "GraphQL: GitHub enforces the down-scoped installation "

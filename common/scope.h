@@ -52,10 +52,11 @@
  *	top of scope.c.  It does not allocate and keeps no state between
  *	calls.
  *
- *	POST /graphql is refused for ghx_ tokens (not analysed yet) and
- *	allowed for gha_ tokens, whose down-scoped installation token
- *	GitHub enforces itself.  A GitHub Enterprise Server "/api/v3"
- *	prefix must be removed before calling.
+ *	POST /graphql is allowed for gha_ tokens, whose down-scoped
+ *	installation token GitHub enforces itself, and refused for ghx_
+ *	tokens: their GraphQL is decided on the request body by
+ *	gql_check() (gql_scope.h), which the caller runs instead.  A GitHub
+ *	Enterprise Server "/api/v3" prefix must be removed before calling.
  */
 #ifndef GHP_SCOPE_H
 #define GHP_SCOPE_H
@@ -99,7 +100,8 @@ enum scope_code {
 	SCOPE_E_TOKEN_TYPE,	/* listed for the other token type */
 	SCOPE_E_REPO,		/* names a repository outside the scope */
 	SCOPE_E_SUBJECT,	/* organization or account not covered */
-	SCOPE_E_PERMISSION	/* permission missing or too low */
+	SCOPE_E_PERMISSION,	/* permission missing or too low */
+	SCOPE_E_REQUEST		/* malformed request body (GraphQL): 400 */
 };
 
 struct scope_repo {
@@ -136,6 +138,9 @@ int		 scope_add_repo(struct scope *, const char *);
 int		 scope_set_perm(struct scope *, const char *,
 		    enum scope_level);
 int		 scope_parse_level(const char *, enum scope_level *);
+/* Is owner/name (not NUL-terminated) one of the token's repositories? */
+int		 scope_repo_allowed(const struct scope *, const char *, size_t,
+		    const char *, size_t);
 /* The index of a permission in perms[], or -1. */
 int		 scope_perm_index(const char *);
 const char	*scope_level_name(enum scope_level);

@@ -249,7 +249,10 @@ request_resolved(const struct tentry *e, void *arg)
 	memcpy(r->session, e->session, sizeof(r->session));
 	memcpy(r->login, e->login, sizeof(r->login));
 	r->t_us = monotime_us();
-	if ((r->route == ROUTE_API ? scope_check(&e->scope, r->method,
+	if (graphql_wanted(r)) {
+		if (graphql_decide(r, e))
+			return;
+	} else if ((r->route == ROUTE_API ? scope_check(&e->scope, r->method,
 	    r->path, &r->sr) : web_check(&e->scope, &r->wt, &r->sr)) !=
 	    SCOPE_ALLOW) {
 		metrics_stage(STAGE_SCOPE, monotime_us() - r->t_us);
@@ -376,11 +379,27 @@ request_anonymous(struct request *r)
 	    ROUTE_API ? NULL : "WWW-Authenticate: Basic realm=\"GitHub\"\r\n");
 }
 
+/* The token is in r->token: look it up (the cache, or the keyholder). */
+static void
+request_lookup(struct request *r)
+{
+	struct twaiter *w;
+	int copilot = r->route == ROUTE_WEB && r->wt.kind == WEB_COPILOT;
+
+	r->t_us = monotime_us();
+	/*
+	 * A cached answer calls request_resolved() at once, and that may
+	 * end (free) r: only a pending look-up may be remembered in it.
+	 */
+	if ((w = tcache_lookup(r->token, strlen(r->token), copilot ?
+	    TCACHE_COPILOT : TCACHE_GITHUB, request_resolved, r)) != NULL)
+		r->waiter = w;
+}
+
 void
 request_authorize(struct request *r)
 {
 	const struct http_head *h = &r->p.head;
-	struct twaiter *w;
 	char tok[256];
 	int n, copilot = r->route == ROUTE_WEB && r->wt.kind == WEB_COPILOT;
 
@@ -434,12 +453,10 @@ request_authorize(struct request *r)
 	}
 	memcpy(r->token, tok, (size_t)n + 1);
 	sodium_memzero(tok, sizeof(tok));
-	r->t_us = monotime_us();
-	/*
-	 * A cached answer calls request_resolved() at once, and that may
-	 * end (free) r: only a pending look-up may be remembered in it.
-	 */
-	if ((w = tcache_lookup(r->token, (size_t)n, copilot ? TCACHE_COPILOT :
-	    TCACHE_GITHUB, request_resolved, r)) != NULL)
-		r->waiter = w;
+	if (graphql_wanted(r))
+		request_collect(r, GRAPHQL_BODY_MAX, "ghp: a GraphQL request "
+		    "body over 256 KiB is refused for ghx_ tokens",
+		    request_lookup);
+	else
+		request_lookup(r);
 }

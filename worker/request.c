@@ -81,6 +81,7 @@ request_free(struct request *r)
 		sodium_memzero(r->mbody, r->mbody_len);
 		free(r->mbody);
 	}
+	graphql_free(r);
 	sodium_memzero(r->token, sizeof(r->token));
 	sodium_memzero(r->ptoken, sizeof(r->ptoken));
 	free(r->query_buf);
@@ -159,6 +160,7 @@ request_audit(struct request *r, const char *decision, const char *reason,
 	    json_null());
 	json_object_set_new(o, "duration", json_real((double)(monotime_ms() -
 	    r->t_start) / 1000.0));
+	graphql_audit(r, o);
 	request_record(MSG_AUDIT, o);
 }
 
@@ -374,9 +376,85 @@ request_body_read(const struct request *r)
 	return r->body_done;
 }
 
+/*
+ * Read the rest of the body into mbody, up to collect_max bytes, then go
+ * on with collect_then(): the body is sent from memory (BODY_MEM).  Too
+ * long a body is answered 413 and a malformed chunked one 400, and the
+ * connection closes after either (the rest is unread).
+ */
+static void
+request_collect_more(struct request *r)
+{
+	void (*then)(struct request *);
+	size_t cap;
+	long n;
+
+	for (;;) {
+		if (r->body_done)
+			break;
+		if (r->mbody_len == r->mbody_cap) {
+			cap = r->mbody_cap == 0 ? 4096 : r->mbody_cap * 2;
+			if (cap > r->collect_max + 1)
+				cap = r->collect_max + 1;
+			r->mbody = xreallocarray(r->mbody, 1, cap + 1);
+			r->mbody_cap = cap;
+		}
+		n = request_read_body(r, r->mbody + r->mbody_len,
+		    r->mbody_cap - r->mbody_len);
+		if (n == CURL_READFUNC_ABORT) {
+			r->conn->close_after = 1;
+			request_deny(r, 400, "Malformed chunked request body");
+			return;
+		}
+		if (n < 0)
+			return;		/* more will come: request_readable() */
+		r->mbody_len += (size_t)n;
+		if (r->mbody_len > r->collect_max) {
+			r->conn->close_after = 1;
+			request_deny(r, 413, r->collect_why);
+			return;
+		}
+		if (n == 0)
+			break;
+	}
+	r->mbody[r->mbody_len] = '\0';
+	r->body = BODY_MEM;
+	r->mbody_off = 0;
+	r->body_done = r->mbody_len == 0;
+	then = r->collect_then;
+	r->collect_then = NULL;
+	then(r);
+}
+
+void
+request_collect(struct request *r, size_t max, const char *why,
+    void (*then)(struct request *))
+{
+	if (r->body == BODY_LENGTH && r->body_left > max) {
+		r->conn->close_after = 1;
+		request_deny(r, 413, why);
+		return;
+	}
+	if (r->p.head.expect_continue && !r->continued) {
+		evbuffer_add_printf(bufferevent_get_output(r->conn->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+		r->continued = 1;
+	}
+	r->collect_max = max;
+	r->collect_why = why;
+	r->collect_then = then;
+	if (r->body == BODY_NONE)
+		r->body_done = 1;
+	request_collect_more(r);
+}
+
 void
 request_readable(struct request *r)
 {
+	if (r->collect_then != NULL) {
+		request_collect_more(r);
+		return;
+	}
 	if (r->body_wait) {
 		intercept_body_more(r);
 		return;

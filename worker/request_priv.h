@@ -31,6 +31,7 @@
 
 #define REQUEST_BODY_MAX	(UINT64_C(4) << 30)	/* 4 GiB */
 #define REQUEST_PATH_MAX	HTTP_REQLINE_MAX
+#define GRAPHQL_BODY_MAX	(256 * 1024)	/* a ghx_ token's GraphQL */
 
 enum route {
 	ROUTE_API,
@@ -57,6 +58,8 @@ struct sites_check;
 struct cwaiter;
 struct resolve_wait;
 struct bufferevent;
+struct graphql;
+struct json_t;
 
 struct request {
 	struct conn		*conn;
@@ -107,6 +110,11 @@ struct request {
 	char			*mbody;		/* BODY_MEM; zeroed when freed */
 	size_t			 mbody_len;
 	size_t			 mbody_off;
+	size_t			 mbody_cap;	/* request_collect() */
+	size_t			 collect_max;
+	const char		*collect_why;	/* the 413's message */
+	void			(*collect_then)(struct request *);
+	struct graphql		*gql;		/* graphql.c */
 	uint64_t		 bytes_in;
 	/* the answer */
 	struct upstream_xfer	*xfer;
@@ -136,6 +144,14 @@ void	request_deny(struct request *, int status, const char *message);
 void	request_answer(struct request *, int status, const char *ctype,
 	    const char *extra_headers, const char *body);
 
+/*
+ * request.c: read the whole body into memory (at most max bytes; more is
+ * answered 413 with why), then call then(); the body goes upstream
+ * from memory.
+ */
+void	request_collect(struct request *, size_t max, const char *why,
+	    void (*then)(struct request *));
+
 /* authorize.c */
 void	authorize_init(const struct config *);
 void	request_authorize(struct request *);
@@ -163,6 +179,16 @@ int	intercept_v6(const struct request *);
 void	intercept_body_more(struct request *);
 struct curl_slist *intercept_headers(struct request *, const char *,
 	    size_t);
+
+/*
+ * graphql.c: POST /graphql with a ghx_ token.  graphql_wanted(): is it
+ * one?  graphql_decide(): 0 to go on and forward with the credential in
+ * hand, 1 when graphql.c has answered or goes on itself.
+ */
+int	graphql_wanted(const struct request *);
+int	graphql_decide(struct request *, const struct tentry *);
+void	graphql_audit(const struct request *, struct json_t *);
+void	graphql_free(struct request *);
 
 /* sites.c (sites_init() is in request.h) */
 void	sites_start(struct request *);
