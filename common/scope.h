@@ -133,8 +133,8 @@ int		 path_normalize(const char *, char *, size_t, const char **);
 int		 scope_init(struct scope *, enum scope_token, const char *);
 /* "owner/repo" or "owner/\*"; -1 if malformed or the scope is full. */
 int		 scope_add_repo(struct scope *, const char *);
-/* -1 if no REST endpoint has a permission of that name, nor is it one of
- * ghp's own ("copilot"). */
+/* -1 if no REST endpoint has a permission of that name, nor GraphQL's
+ * policy ("discussions"), nor is it one of ghp's own ("copilot"). */
 int		 scope_set_perm(struct scope *, const char *,
 		    enum scope_level);
 int		 scope_parse_level(const char *, enum scope_level *);

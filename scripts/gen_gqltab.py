@@ -77,7 +77,7 @@ def read_policy(path, types, fields, inputs):
 
 def perms_of(s):
     p = s.split("|")
-    if len(p) > 2 or any(not x for x in p):
+    if len(p) > 2 or any(not x or ":" in x for x in p):
         raise Fail("bad permissions %r" % s)
     return tuple(p)
 

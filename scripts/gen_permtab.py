@@ -65,6 +65,10 @@ MAX_PERMS = 128
 # OAuth token exchanged for a Copilot token).  No endpoint row uses them.
 GHP_PERMS = ["copilot"]
 
+# GitHub's permissions that only its GraphQL API needs, so that no REST
+# row names them: data/graphql-policy.tsv uses them.
+GRAPHQL_PERMS = ["discussions"]
+
 
 class DataError(Exception):
     pass
@@ -314,7 +318,7 @@ def load(perm_path, noperm_path):
         if p in kind_of:
             fail(perm_path, "GitHub has a permission named %r now" % p)
     return sorted(endpoints.values(), key=lambda e: (e.method, e.path)), \
-        sorted(list(kind_of) + GHP_PERMS)
+        sorted(set(kind_of) | set(GHP_PERMS) | set(GRAPHQL_PERMS))
 
 
 def check_shapes(eps):
