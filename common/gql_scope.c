@@ -39,7 +39,8 @@ enum ctx_kind {
 	CTX_ACCOUNT,
 	CTX_REPO,		/* one of the token's, or a mutation's target */
 	CTX_FOREIGN,		/* a repository ghp cannot prove in scope */
-	CTX_INTRO
+	CTX_INTRO,
+	CTX_NAME		/* only leaf fields (GQLE_NAME) */
 };
 
 struct ctx {
@@ -56,7 +57,7 @@ struct frame {
 	int		 mixed;
 	int		 narrowed;
 	uint32_t	 within;
-	const struct ctx *parent;
+	struct ctx	 parent;
 	uint32_t	 via_type;
 	const struct gqltab_field *via;
 };
@@ -76,6 +77,8 @@ static const char *const metadata_perms[2] = { "metadata", NULL };
 
 static int	walk_set(struct walk *, const struct frame *,
 		    const struct gql_selection *, int);
+static int	add_target(struct walk *, const char *, size_t);
+static int	node_targets(struct walk *, const struct gql_selection *);
 
 /* --- results --- */
 
@@ -380,12 +383,17 @@ value_at(const struct walk *w, const struct gql_argument *args,
 
 static int
 enter_data(struct walk *w, const struct ctx *pc,
-    const struct gqltab_field *fd, const struct gqltab_type *r,
-    struct frame *nf)
+    const struct gqltab_type *p, const struct gqltab_field *fd,
+    const struct gqltab_type *r, struct frame *nf)
 {
 	char need[96];
 	const char *got;
 
+	/* A part of a repository ghp cannot prove (its default branch's
+	 * name) is that repository's metadata. */
+	if (pc->kind == CTX_FOREIGN && fd != NULL && fd->edge == GQLE_PART &&
+	    p->class == GQLC_REPOSITORY)
+		return 0;
 	if (fd != NULL && fd->edge == GQLE_FOREIGN)
 		return deny(w, SCOPE_E_REPO, "may reach %s of a repository "
 		    "outside this token's scope", r->name);
@@ -425,6 +433,13 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 	if (fd != NULL && fd->edge == GQLE_REFUSE)
 		return deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
 		    fd->note);
+	if (fd != NULL && fd->edge == GQLE_NAME) {
+		if (pc->kind != CTX_REPO)
+			return deny(w, SCOPE_E_REPO, "reads %s across "
+			    "repositories", r->name);
+		nf->ctx.kind = CTX_NAME;
+		return 0;
+	}
 	switch (r->class) {
 	case GQLC_REFUSE:
 		return deny(w, SCOPE_E_POLICY, "%s is refused for scoped "
@@ -440,13 +455,13 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 		return 0;
 	case GQLC_MIXED:
 		nf->mixed = 1;
-		nf->parent = pc;
+		nf->parent = *pc;
 		nf->via_type = ptype;
 		nf->via = fd;
 		return 0;
 	case GQLC_REPOSITORY:
 		if (pc->kind == CTX_REPO && fd != NULL &&
-		    fd->edge == GQLE_SAME)
+		    (fd->edge == GQLE_SAME || fd->edge == GQLE_ROOT_NODE))
 			return 0;
 		if (pc->kind == CTX_REPO || pc->kind == CTX_FOREIGN) {
 			nf->ctx.kind = CTX_FOREIGN;
@@ -457,7 +472,7 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 		    "be outside this token's scope");
 	case GQLC_DATA:
 	case GQLC_INHERIT:
-		return enter_data(w, pc, fd, r, nf);
+		return enter_data(w, pc, type_at(ptype), fd, r, nf);
 	default:
 		return deny(w, SCOPE_E_UNKNOWN, "%s is not in ghp's GraphQL "
 		    "policy", r->name);
@@ -506,6 +521,12 @@ enter_root(struct walk *w, const struct frame *f,
 	switch (fd->edge) {
 	case GQLE_ROOT_REPOSITORY:
 		return enter_repository(w, s, fd->type, nf);
+	case GQLE_ROOT_NODE:
+		if (node_targets(w, s) == -1)
+			return -1;
+		memset(&pc, 0, sizeof(pc));
+		pc.kind = CTX_REPO;
+		return enter(w, &pc, f->type, fd, fd->type, nf);
 	case GQLE_ROOT_ACCOUNT:
 		pc.kind = CTX_ACCOUNT;
 		break;
@@ -563,6 +584,66 @@ target_name(struct walk *w, const char *p, size_t len)
 		(void)snprintf(w->res->sr.repo, sizeof(w->res->sr.repo),
 		    "%.*s", (int)len, p);
 	return 0;
+}
+
+/* The IDs of node(id:) or nodes(ids:): literals or variables. */
+static int
+node_targets(struct walk *w, const struct gql_selection *s)
+{
+	const struct gql_argument *a;
+	const struct gql_value *v;
+	json_t *j, *x;
+	const char *p;
+	size_t len, i;
+	int rc, n = 0;
+
+	for (a = s->args; a != NULL; a = a->next)
+		if (strcmp(a->name, "id") == 0 || strcmp(a->name, "ids") == 0)
+			break;
+	if (a != NULL && strcmp(a->name, "id") == 0) {
+		if (value_at(w, s->args, "id", &p, &len) != 1)
+			return deny(w, SCOPE_E_REQUEST, "needs an id given as "
+			    "a string");
+		return add_target(w, p, len);
+	}
+	if (a == NULL)
+		return deny(w, SCOPE_E_REQUEST, "needs ids");
+	v = a->value;
+	if (v->kind == GQL_V_VARIABLE) {
+		if (variable_def(w, v->s) == NULL || w->vars == NULL ||
+		    !json_is_array(j = json_object_get(w->vars, v->s)))
+			return deny(w, SCOPE_E_REQUEST, "ids must be a list "
+			    "of strings the request gives");
+		json_array_foreach(j, i, x) {
+			if (!json_is_string(x))
+				return deny(w, SCOPE_E_REQUEST, "ids must be "
+				    "strings");
+			if (add_target(w, json_string_value(x),
+			    json_string_length(x)) == -1)
+				return -1;
+			n++;
+		}
+		return n > 0 ? 0 : deny(w, SCOPE_E_REQUEST, "no ids");
+	}
+	if (v->kind != GQL_V_LIST)
+		return deny(w, SCOPE_E_REQUEST, "ids must be a list");
+	for (v = v->items; v != NULL; v = v->next) {
+		if (v->kind == GQL_V_VARIABLE) {
+			x = w->vars ? json_object_get(w->vars, v->s) : NULL;
+			if (variable_def(w, v->s) == NULL || !json_is_string(x))
+				return deny(w, SCOPE_E_REQUEST, "ids must be "
+				    "strings");
+			rc = add_target(w, json_string_value(x),
+			    json_string_length(x));
+		} else if (v->kind == GQL_V_STRING)
+			rc = add_target(w, v->s, v->len);
+		else
+			return deny(w, SCOPE_E_REQUEST, "ids must be strings");
+		if (rc == -1)
+			return -1;
+		n++;
+	}
+	return n > 0 ? 0 : deny(w, SCOPE_E_REQUEST, "no ids");
 }
 
 /* One '+'-term of a target rule: the first '|' alternative present. */
@@ -652,10 +733,14 @@ mixed_direct(struct walk *w, const struct frame *f, struct frame *as)
 	int any = 0;
 
 	possible(f->type, &list, &n, &self);
+	if (!f->narrowed && n > 8)
+		return deny(w, SCOPE_E_POLICY, "%s may be any of %zu types: ask "
+		    "in fragments on the ones meant (... on Issue { id })",
+		    type_at(f->type)->name, n);
 	for (i = n; i-- > 0;) {
 		if (f->narrowed && !compatible(list[i], f->within))
 			continue;
-		if (enter(w, f->parent, f->via_type, f->via, list[i], as) ==
+		if (enter(w, &f->parent, f->via_type, f->via, list[i], as) ==
 		    -1)
 			return -1;
 		any = 1;
@@ -705,6 +790,9 @@ walk_field_type(struct walk *w, const struct frame *f,
 	if (s->sel == NULL)
 		return deny(w, SCOPE_E_REQUEST, "an object field needs a "
 		    "selection");
+	if (f->ctx.kind == CTX_NAME)
+		return deny(w, SCOPE_E_POLICY, "only the names of %s are "
+		    "readable here", type_at(f->type)->name);
 	if (f->type == gqltab_query && f->ctx.kind == CTX_ROOT)
 		rc = enter_root(w, f, fd, s, &nf);
 	else if (f->type == gqltab_mutation && f->ctx.kind == CTX_ROOT)
@@ -776,7 +864,7 @@ walk_fragment(struct walk *w, const struct frame *f,
 		    "apply to %s", cond, type_at(f->type)->name);
 	if (f->mixed && tc != f->type &&
 	    type_at(tc)->kind == GQLK_OBJECT) {
-		if (enter(w, f->parent, f->via_type, f->via, tc, &nf) == -1)
+		if (enter(w, &f->parent, f->via_type, f->via, tc, &nf) == -1)
 			return -1;
 	} else if (f->mixed && tc != f->type) {
 		nf = *f;

@@ -55,7 +55,9 @@ enum gqltab_edge {
 	GQLE_ROOT_REPOSITORY,
 	GQLE_ROOT_ACCOUNT,
 	GQLE_ROOT_PUBLIC,
-	GQLE_PART		/* part of its parent: the parent's permission */
+	GQLE_PART,		/* part of its parent: the parent's permission */
+	GQLE_NAME,		/* only leaf fields of what it reaches */
+	GQLE_ROOT_NODE		/* on Query: node(id:), nodes(ids:) */
 };
 
 struct gqltab_type {

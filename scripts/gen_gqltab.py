@@ -19,7 +19,7 @@ KINDS = ["SCALAR", "ENUM", "OBJECT", "INTERFACE", "UNION", "INPUT_OBJECT"]
 CLASSES = ["none", "public", "account", "repository", "data", "inherit",
            "refuse", "introspection", "mixed"]
 EDGES = ["default", "same", "foreign", "refuse", "root-repository",
-         "root-account", "root-public", "part"]
+         "root-account", "root-public", "part", "name", "root-node"]
 LEVELS = {"read": 1, "write": 2, "admin": 3}
 
 
@@ -110,8 +110,10 @@ def policy_line(pol, c, types, fields, inputs):
             raise Fail("%s given twice" % name)
         table[name] = (cls, perms, note)
     elif kind == "edge":
-        if len(c) < 3 or c[2] not in ("same", "foreign", "refuse", "part"):
-            raise Fail("edge TYPE.FIELD same|foreign|refuse|part [NOTE]")
+        if len(c) < 3 or c[2] not in ("same", "foreign", "refuse", "part",
+                                      "name"):
+            raise Fail("edge TYPE.FIELD same|foreign|part|name|refuse "
+                       "[NOTE]")
         t, _, fld = c[1].partition(".")
         if t != "*" and fld not in fields.get(t, {}):
             raise Fail("no field %s" % c[1])
@@ -124,8 +126,8 @@ def policy_line(pol, c, types, fields, inputs):
         pol["edge"][c[1]] = (c[2], c[3] if len(c) > 3 else None)
     elif kind == "root":
         if len(c) < 3 or c[2] not in ("repository", "account", "public",
-                                      "refuse"):
-            raise Fail("root FIELD repository|account|public|refuse")
+                                      "node", "refuse"):
+            raise Fail("root FIELD repository|node|account|public|refuse")
         if c[1] not in fields["Query"]:
             raise Fail("Query has no field %s" % c[1])
         if c[2] == "refuse" and len(c) < 4:

@@ -169,8 +169,10 @@ test_across_repositories(void)
 {
 	DENY("acme", "{ search(query: \"repo:acme/widgets\", type: ISSUE, "
 	    "first: 1) { issueCount } }", "search: refused");
-	DENY("read", "{ node(id: \"R_1\") { id } }", "node: refused");
-	DENY("read", "{ nodes(ids: [\"R_1\"]) { id } }", "nodes: refused");
+	DENY("read", "{ node(id: \"R_1\") { id } }", "node.id: Node may be "
+	    "any of");
+	DENY("read", "{ nodes(ids: [\"R_1\"]) { id } }", "nodes.id: Node may "
+	    "be any of");
 	DENY("read", "{ viewer { repositories(first: 5) { nodes { name } } "
 	    "} }", "viewer.repositories: reaches repositories");
 	DENY("read", "{ viewer { issues(first: 5) { nodes { title } } } }",
@@ -207,6 +209,50 @@ test_across_repositories(void)
 	    "nodes { name } } } }", "refused");
 	DENY("read", "{ relay { repository(owner: \"acme\", name: "
 	    "\"gadgets\") { name } } }", "relay: refused");
+}
+
+/* Objects by ID: their repositories are asked of GitHub, as targets. */
+static void
+test_nodes(void)
+{
+	struct gql_result res;
+	char *body;
+
+	body = body_of("query Q($id: ID!) { node(id: $id) { ... on Issue "
+	    "{ comments(first: 5) { nodes { body author { login } } } } "
+	    "... on PullRequest { comments(first: 5) { totalCount } } } }",
+	    "{\"id\": \"I_1\"}", NULL);
+	CHECK(decide("read", body, &res) == SCOPE_ALLOW);
+	CHECK(res.ntargets == 1 && strcmp(res.targets[0], "I_1") == 0);
+	CHECK(decide("issues", body, &res) == SCOPE_DENY);
+	CHECK(strstr(res.sr.reason, "node.comments: needs pull_requests:read")
+	    != NULL || strstr(res.sr.reason, "node: needs pull_requests") !=
+	    NULL);
+	free(body);
+	body = body_of("query Q($ids: [ID!]!) { nodes(ids: $ids) { ... on "
+	    "Issue { title } } }", "{\"ids\": [\"I_1\", \"I_2\", "
+	    "\"I_1\"]}", NULL);
+	CHECK(decide("read", body, &res) == SCOPE_ALLOW);
+	CHECK(res.ntargets == 2);
+	free(body);
+	body = body_of("{ nodes(ids: [\"I_1\", \"I_2\"]) { ... on Issue "
+	    "{ title } } }", NULL, NULL);
+	CHECK(decide("read", body, &res) == SCOPE_ALLOW);
+	CHECK(res.ntargets == 2);
+	free(body);
+	/* A repository by ID: the same repository under it, checked. */
+	expect("read", "{ node(id: \"R_w\") { ... on Repository { issues("
+	    "first: 1) { nodes { title } } } } }", NULL, SCOPE_ALLOW, NULL);
+	expect("pulls", "{ node(id: \"R_w\") { ... on Repository { issues("
+	    "first: 1) { nodes { title } } } } }", NULL, SCOPE_DENY,
+	    "needs issues:read");
+	expect("read", "{ node(id: 7) { ... on Issue { title } } }", NULL,
+	    SCOPE_DENY, "needs an id");
+	expect("read", "query Q($ids: [ID!]!) { nodes(ids: $ids) { ... on "
+	    "Issue { title } } }", "{\"ids\": \"I_1\"}", SCOPE_DENY,
+	    "must be a list");
+	expect("read", "{ nodes(ids: []) { ... on Issue { title } } }", NULL,
+	    SCOPE_DENY, "no ids");
 }
 
 static void
@@ -453,12 +499,99 @@ test_table(void)
 	CHECK_STR(gqltab_types[gqltab_mutation].name, "Mutation");
 }
 
+/*
+ * The corpus: each line of tests/graphql/expect.tsv is "FILE SCOPE
+ * DECISION [REASON-START]" (tabs); with GQL_EXPECT_PRINT set in the
+ * environment the lines are printed from what gql_check() decides now,
+ * to refresh the file after a policy change (review the diff!).
+ */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+corpus_line(char *line, int print)
+{
+	char *file = strtok(line, "\t\n"), *scope = strtok(NULL, "\t\n");
+	char *want = strtok(NULL, "\t\n"), *why = strtok(NULL, "\t\n");
+	char path[512], *body, *colon;
+	struct gql_result res;
+	size_t len;
+	enum scope_decision d;
+
+	if (file == NULL || file[0] == '#' || scope == NULL || want == NULL)
+		return;
+	(void)snprintf(path, sizeof(path), "tests/graphql/corpus/%s", file);
+	if ((body = read_file(path, &len)) == NULL) {
+		CHECK(!"corpus file missing");
+		fprintf(stderr, "  %s\n", path);
+		return;
+	}
+	{
+		struct scope sc;
+
+		make_scope(scope, &sc);
+		d = gql_check(&sc, body, len, &res);
+	}
+	free(body);
+	if (print) {
+		colon = strstr(res.sr.reason, ": ");
+		printf("%s\t%s\t%s", file, scope, d == SCOPE_ALLOW ? "allow" :
+		    "deny");
+		if (d == SCOPE_DENY)
+			printf("\t%.*s", colon ? (int)(colon - res.sr.reason) :
+			    (int)strlen(res.sr.reason), res.sr.reason);
+		printf("\n");
+		return;
+	}
+	CHECK((d == SCOPE_ALLOW) == (strcmp(want, "allow") == 0));
+	if (why != NULL)
+		CHECK(strncmp(res.sr.reason, why, strlen(why)) == 0);
+	if ((d == SCOPE_ALLOW) != (strcmp(want, "allow") == 0) ||
+	    (why != NULL && strncmp(res.sr.reason, why, strlen(why)) != 0))
+		fprintf(stderr, "  %s as %s: want %s %s, got %s\n", file,
+		    scope, want, why ? why : "", res.sr.reason);
+}
+
+static void
+test_corpus(void)
+{
+	FILE *f = fopen("tests/graphql/expect.tsv", "r");
+	char line[1024];
+	int print = getenv("GQL_EXPECT_PRINT") != NULL;
+
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		corpus_line(line, print);
+	fclose(f);
+}
+
 int
 main(void)
 {
+	UNIT_RUN(test_corpus);
 	UNIT_RUN(test_table);
 	UNIT_RUN(test_reads);
 	UNIT_RUN(test_across_repositories);
+	UNIT_RUN(test_nodes);
 	UNIT_RUN(test_variables);
 	UNIT_RUN(test_mutations);
 	UNIT_RUN(test_tricks);

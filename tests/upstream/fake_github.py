@@ -15,8 +15,8 @@ did, that a refused request never arrived at all.  MirrorServer and
 TestCA (MIRROR) stand in for a release mirror, over HTTP or HTTPS.
 
 Python 3 standard library, the git and openssl commands (Debian 12).
-The sites live in fake_sites.py (imported from here).  Its own checks:
-tests/upstream/selftest.py.
+The sites live in fake_sites.py, GraphQL in fake_graphql.py (both
+imported from here).  Its own checks: tests/upstream/selftest.py.
 
 USING IT FROM A TEST
 ====================
@@ -67,10 +67,14 @@ add_release_asset(o/r, tag, name, data=, size=, content_type=, latest=),
 release_assets(), set_copilot(refresh_in=, lifetime=),
 set_copilot_fault(next, status, message=), clear_copilot_faults(),
 copilot_tokens(login=), expire_copilot_tokens(login=, token=), and
-requests(site=); in-process also faults(), wait_requests(n),
+requests(site=); GraphQL (GRAPHQL): graphql_requests(since=),
+add_node(id, typename, repo=), remove_node(id), graphql_nodes(),
+add_graphql_answer(operation, response), graphql_answer_names(); in-process
+also lookup_node(id), faults(), wait_requests(n),
 add_route(), git(o/r, *args), git_has(o/r, rev), git_resolve(o/r, ref),
 codeload_bytes(o/r, format, ref), git_root; module level: pattern(),
-iter_pattern(), pattern_sha256(), find_in_records(), and for Apps
+iter_pattern(), pattern_sha256(), find_in_records(), graphql_records(),
+operation_name(), NODE_QUERY (ghp's node query), and for Apps
 rsa_keypair(), public_key_of(), sign_rs256(), make_jwt(), verify_rs256()
 (all through the openssl command).
 
@@ -123,8 +127,9 @@ GET /users/{login}
 GET /rate_limit
     {"resources": {core, search, graphql}, "rate"}; never counts.
 POST /graphql
-    Minimal: {"data":{"viewer":{"login"}}} when the query names viewer,
-    else {"data":{}}; anonymous 401; counts against "graphql".
+    By operation name, from canned answers; ghp's GhpNodeRepositories
+    from a node table (GRAPHQL).  Anonymous: 401; counts against
+    "graphql"; other methods 404.
 GET /repos/{o}/{r}
     Repository JSON (id, node_id, name, full_name, private, visibility,
     owner{login,id,type}, default_branch, permissions, urls...) with a
@@ -276,10 +281,105 @@ GET PREFIX/copilot[?login=] -> {"tokens", "refresh_in", "lifetime",
     "faults"}; POST PREFIX/copilot {"refresh_in", "lifetime"};
     POST|DELETE PREFIX/copilot/faults {"next", "status", "message"};
     POST PREFIX/copilot/expire {"login", "token"} -> {"expired": N}.
+GET PREFIX/graphql/requests[?since=SEQ] -> graphql_requests().
+GET PREFIX/graphql/nodes -> {id: [typename, repo]}; POST
+    PREFIX/graphql/nodes {"id", "typename", "repo"} (repo null: none) or
+    {"nodes": {id: [typename, repo] or null (removes)}} -> the table.
+GET PREFIX/graphql/answers -> {"added": [names], "files": [names]};
+    POST PREFIX/graphql/answers {"operation", "response"} (a response or
+    the variants form; null removes) -> the same.
 GET PREFIX/stats, POST PREFIX/stats?reset_peak=1
     {"pid", "vmrss_kb", "vmhwm_kb", "threads", "connections",
     "requests"} of the server process; reset_peak first resets VmHWM
     (writes 5 to /proc/self/clear_refs; "peak_reset" says if it could).
+
+GRAPHQL
+=======
+
+POST /graphql (and /api/graphql) is no GraphQL executor.  After the
+authentication and rate limit (resource "graphql": X-RateLimit-Resource:
+graphql; no credential: 401 {"message": "This endpoint requires you to
+be authenticated.", "documentation_url": ".../forming-calls-with-graphql
+#authenticating-with-graphql"}), the body, a JSON object {"query",
+"variables", "operationName"}, is answered, always 200 unless said:
+
+  not JSON, or not an object: 400 {"message": "Problems parsing JSON",
+      "documentation_url": "https://docs.github.com/graphql"}
+  no "query" string: {"errors": [{"message": "A query attribute must be
+      specified and must be a string."}]}
+  "variables" neither an object, null, nor a JSON string of one:
+      {"errors": [{"message": "Variables are invalid JSON."}]}
+  the operation: "operationName" when given (not among the document's
+      named operations, if it has any: {"errors": [{"message": "No
+      operation named \"X\""}]}), else the first `query|mutation|
+      subscription Name` of the document (strings and comments skipped;
+      fragments may come first, as gh writes them)
+  GhpNodeRepositories: ghp's node resolution query (NODE_QUERY, variables
+      {"ids": [...]}), from the node table: {"data": {"nodes": [...]}}
+      in the order asked, each node {"__typename": T} plus, when the
+      document has a fragment for it (`... on Repository`, `... on
+      RepositoryNode` for the types implementing it, `... on Label` ...),
+      "nameWithOwner": "o/r" for a Repository, "repository":
+      {"nameWithOwner": "o/r"} for the others; nodes of no repository
+      (User, Organization, ProjectV2) only {"__typename"}.  An id not in
+      the table, or of a repository the caller cannot see (the REST
+      visibility rules), is null there, plus in "errors" {"type":
+      "NOT_FOUND", "path": ["nodes", i], "locations": [{"line", "column"}
+      of `nodes` in the document], "message": "Could not resolve to a
+      node with the global id of 'X'."}.  "ids" missing or not a list of
+      strings: {"errors": [{"extensions": {"value", "problems"},
+      "locations", "message": "Variable $ids of type [ID!]! was provided
+      invalid value"}]} (no "data").
+  no name (an anonymous document): one that names viewer gets
+      {"data": {"viewer": {"login": LOGIN}}} (the caller's login), else
+      as an unknown operation
+  a name with a canned answer: that answer (below)
+  else (unknown): {"data": null, "errors": [{"message": "The fake GitHub
+      has no answer for operation 'X' (tests/graphql/answers/X.json)."}]}
+
+Canned answers: add_graphql_answer(name, response), else the file
+`graphql_answers`/NAME.json (default tests/graphql/answers; read at each
+request).  A file is the GraphQL response itself ({"data": ...,
+"errors": ...}), or {"variants": [{"variables": {...}, "response":
+{...}}, ...], "response": {...}}: the first variant whose variables are
+all equal to the request's answers, else "response".  The answers
+describe acme/widgets (tests/graphql/README.md).  When the request's
+variables name a repository ("owner" with "repo" or "name"):
+  - one the caller cannot see (or unknown): {"data": {"repository":
+    null}, "errors": [{"type": "NOT_FOUND", "path": ["repository"],
+    "locations", "message": "Could not resolve to a Repository with the
+    name 'o/r'."}]}, as GitHub;
+  - another visible one than acme/widgets: the answer rebased on it
+    (fake_graphql.rebase(): "acme/widgets" in strings becomes "o/r",
+    node ids "..._kwDOacmewidgets7" "..._kwDO" + o + r (lower case,
+    letters and digits), "name": "widgets" the name, "login": "acme" and
+    "O_kgDOacme" the owner's).
+Literal arguments (`repository(owner: "acme", ...)`) are not looked at.
+Then a "viewer" object with a "login" in "data" gets the caller's login.
+
+Node table (GhpNodeRepositories): id -> (__typename, "o/r" or None).
+Default (fake_graphql.DEFAULT_NODES), for each of acme/widgets,
+acme/gadgets, octo/public (KEY: acmewidgets, acmegadgets, octopublic):
+R_kgDOKEY Repository; I_kwDOKEY1..5, I_kwDOKEY10 Issue; PR_kwDOKEY6..9
+PullRequest; LA_kwDOKEY1..3 Label (bug, enhancement, documentation);
+MI_kwDOKEY1 Milestone; REF_kwDOKEYmain, REF_kwDOKEYfeature1,
+REF_kwDOKEYfeature2 Ref; C_kwDOKEY0001 Commit; RE_kwDOKEY1 Release;
+IC_kwDOKEY1001 IssueComment; PRR_kwDOKEY7001 PullRequestReview;
+D_kwDOKEY1 Discussion; and U_kgDOalice, U_kgDObob User, O_kgDOacme,
+O_kgDOocto Organization, PVT_kwDOacmeproj1 ProjectV2 (no repository).
+Beyond the table: "R_kgDO" + KEY of any repository of the world, and
+the REST node_id of the repositories, their issues, users and owners.
+graphql_nodes={id: [typename, repo]} (knob) adds to the default;
+add_node() / remove_node() change it until reset().
+
+Every GraphQL request is recorded like any (body included, see
+RECORDS), with "graphql": {"operation", "answer"} once the fake got as
+far as choosing an answer: answer "canned", "nodes", "viewer",
+"not_found" (the repository refusal above), "unknown" or "invalid".
+graphql_requests(since=) (GET PREFIX/graphql/requests) gives them
+parsed: [{"seq", "method", "path", "status", "login", "authorization"
+(every Authorization value as received), "body" (text, verbatim),
+"operation", "query", "variables", "answer"}], oldest first.
 
 HEADERS (as GitHub sends them)
 ==============================
@@ -348,7 +448,8 @@ dict:
   a JWT passed) and installation (a mint that got that far); on the
   sites git_service, cgi_exit and cgi_stderr (git http-backend's or
   git archive's), release ([o/r, tag or null, file]), raw ([o/r, ref,
-  path]), copilot ("ok" or why the token was refused).  A mint answered
+  path]), copilot ("ok" or why the token was refused); on GraphQL
+  requests graphql ({"operation", "answer"}: GRAPHQL).  A mint answered
   by a mint fault has fault "mint:STATUS", a Copilot token request
   answered by a Copilot fault "copilot:STATUS".
 
@@ -388,6 +489,9 @@ KNOBS (FakeGitHub keyword arguments; the CLI flag where there is one)
       or given "", is not served), git_root=None (where the bare
       repositories go; None: a temporary directory, removed by stop()),
   copilot_refresh_in=1500, copilot_lifetime=1800 (SITES)
+  graphql_answers=None (--graphql-answers DIR; None: tests/graphql/
+      answers), graphql_nodes=None ({id: [typename, "o/r" or null]},
+      added to the default node table) (GRAPHQL)
   token_lifetime=3600 (--token-lifetime), installation_rate_limit=5000,
   jwt_max_span=600 (exp - iat at most this; None: only exp - now is
       checked)
@@ -656,13 +760,17 @@ if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
 from fake_sites import (SITE_HOSTS, SITE_PREFIXES,  # noqa: E402,F401
                         BackgroundServer, MirrorServer, SitesHandler,
                         SitesWorld, TestCA, write_netrc)
+from fake_graphql import (DOC_GRAPHQL, DOC_GRAPHQL_AUTH,  # noqa: E402,F401
+                          NODE_QUERY, GraphQLHandler, GraphQLWorld,
+                          graphql_records, operation_name)
 
 __all__ = ["FakeGitHub", "FakeGitHubClient", "spawn", "find_in_records",
            "pattern", "rsa_keypair", "public_key_of", "sign_rs256",
            "make_jwt", "verify_rs256",
            "iter_pattern", "pattern_sha256", "DEFAULT_CREDENTIALS",
            "DEFAULT_REPOS", "SITE_PREFIXES", "SITE_HOSTS", "MirrorServer",
-           "TestCA", "write_netrc"]
+           "TestCA", "write_netrc", "graphql_records", "operation_name",
+           "NODE_QUERY"]
 
 # ------------------------------------------------------------ constants
 
@@ -695,9 +803,6 @@ DOC_INSTALLATIONS = "https://docs.github.com/rest/apps/installations"
 DOC_INST_REPOS = DOC_INSTALLATIONS + \
     "#list-repositories-accessible-to-the-app-installation"
 DOC_REVOKE = DOC_INSTALLATIONS + "#revoke-an-installation-access-token"
-DOC_GRAPHQL_AUTH = ("https://docs.github.com/graphql/guides/"
-                    "forming-calls-with-graphql#authenticating-with-graphql")
-DOC_GRAPHQL = "https://docs.github.com/graphql"
 
 DEFAULT_CREDENTIALS = {
     "ghp_realcredentialAAAA": "alice",
@@ -1123,7 +1228,7 @@ class _HTTPServer6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
-class FakeGitHub(SitesWorld, BackgroundServer):
+class FakeGitHub(SitesWorld, GraphQLWorld, BackgroundServer):
     """A fake api.github.com (and github.com, codeload, raw, Copilot:
     SITES).  See the module documentation."""
 
@@ -1137,7 +1242,8 @@ class FakeGitHub(SitesWorld, BackgroundServer):
                  apps=None, token_lifetime=3600, installation_rate_limit=5000,
                  jwt_max_span=JWT_MAX_LIFETIME, unrecorded_agents=(),
                  site_prefixes=None, git_root=None, copilot_refresh_in=1500,
-                 copilot_lifetime=1800):
+                 copilot_lifetime=1800, graphql_answers=None,
+                 graphql_nodes=None):
         self.host = host
         self.unrecorded_agents = set(unrecorded_agents)
         self.port = port
@@ -1190,6 +1296,7 @@ class FakeGitHub(SitesWorld, BackgroundServer):
         self._inst_limits = {}
         self._init_sites(site_prefixes, git_root, copilot_refresh_in,
                          copilot_lifetime)
+        self._init_graphql(graphql_answers, graphql_nodes)
         self._load_world()
         for spec in apps or []:
             self.add_app(**spec)
@@ -1689,6 +1796,7 @@ class FakeGitHub(SitesWorld, BackgroundServer):
         with self.lock:
             self._records = []
             self._load_world()
+        self._reset_graphql()
         self._reset_sites()
 
     def find(self, needle):
@@ -1925,7 +2033,8 @@ class _Route:
         self.stream = stream      # fn reads the body itself
 
 
-class _Handler(SitesHandler, http.server.BaseHTTPRequestHandler):
+class _Handler(SitesHandler, GraphQLHandler,
+               http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "github.com"
 
@@ -2203,7 +2312,7 @@ class _Handler(SitesHandler, http.server.BaseHTTPRequestHandler):
             name, args = segs[0], segs[1:]
             if name in ("requests", "reset", "faults", "ratelimit", "stats",
                         "credentials", "repos", "apps", "sites", "git",
-                        "assets", "copilot"):
+                        "assets", "copilot", "graphql"):
                 return _Route("control", self._control, (name, args))
             return _Route("helper", self._helper, (name, args, False),
                           stream=(name == "upload"))
@@ -2798,25 +2907,7 @@ class _Handler(SitesHandler, http.server.BaseHTTPRequestHandler):
         self.send_json(200, {"resources": res, "rate": res["core"]},
                        etag=False)
 
-    def _graphql(self):
-        if self.command != "POST":
-            return self.api_prelude() and self._not_found(DOC_GRAPHQL)
-        if not self.api_prelude(
-                "graphql", require_auth=("This endpoint requires you to be "
-                                         "authenticated.", DOC_GRAPHQL_AUTH)):
-            return
-        obj = self._json_body(DOC_GRAPHQL)
-        if obj is None:
-            return
-        q = obj.get("query")
-        if not isinstance(q, str):
-            return self.send_json(200, {"errors": [
-                {"message": "A query attribute must be specified and must "
-                            "be a string."}]})
-        data = {}
-        if "viewer" in q:
-            data["viewer"] = {"login": self.login}
-        self.send_json(200, {"data": data}, etag=False)
+    # _graphql(): fake_graphql.GraphQLHandler.
 
     # ---------------------------------------------------- GitHub Apps
 
@@ -3556,6 +3647,8 @@ class _Handler(SitesHandler, http.server.BaseHTTPRequestHandler):
                 return self._control_apps(args, obj)
             if name in ("sites", "git", "assets", "copilot"):
                 return self._control_sites(name, args, obj)
+            if name == "graphql":
+                return self._control_graphql(args, obj)
             if name == "stats":
                 peak = None
                 if m == "POST" and q.get("reset_peak") in ("1", "true"):
@@ -3730,6 +3823,30 @@ class FakeGitHubClient:
             return self._call("POST", "stats", {}, {"reset_peak": "1"})
         return self._call("GET", "stats")
 
+    # ---- GraphQL (GRAPHQL)
+
+    def graphql_requests(self, since=None):
+        q = {"since": since} if since is not None else None
+        return self._call("GET", "graphql/requests", query=q)
+
+    def add_node(self, node_id, typename, repo=None):
+        self._call("POST", "graphql/nodes", {"id": node_id,
+                                             "typename": typename,
+                                             "repo": repo})
+
+    def remove_node(self, node_id):
+        self._call("POST", "graphql/nodes", {"nodes": {node_id: None}})
+
+    def graphql_nodes(self):
+        return self._call("GET", "graphql/nodes")
+
+    def add_graphql_answer(self, operation, response):
+        self._call("POST", "graphql/answers", {"operation": operation,
+                                               "response": response})
+
+    def graphql_answer_names(self):
+        return self._call("GET", "graphql/answers")
+
     # ---- the sites (SITES)
 
     def sites(self):
@@ -3900,6 +4017,9 @@ def main(argv=None):
     ap.add_argument("--seed-issues", type=int)
     ap.add_argument("--chunk-threshold", type=int)
     ap.add_argument("--prefix")
+    ap.add_argument("--graphql-answers", metavar="DIR",
+                    help="canned GraphQL answers (default tests/graphql/"
+                    "answers)")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--no-parent-watch", action="store_true",
                     help="keep running when the parent process exits")
@@ -3928,7 +4048,8 @@ def main(argv=None):
             "app_id": int(parts[0]), "public_key_file": parts[1],
             "installations": insts})
     for name in ("rate_limit", "anon_rate_limit", "seed_issues",
-                 "chunk_threshold", "prefix", "token_lifetime"):
+                 "chunk_threshold", "prefix", "token_lifetime",
+                 "graphql_answers"):
         v = getattr(a, name)
         if v is not None:
             kw[name] = v

@@ -2361,6 +2361,358 @@ def t_mirror():
               m.url == "http://127.0.0.1:%d" % m.port)
 
 
+# ------------------------------------------------------------ GraphQL
+
+GRAPHQL_DIR = os.path.join(HERE, "..", "graphql")
+CORPUS = os.path.join(GRAPHQL_DIR, "corpus")
+ANSWERS = os.path.join(GRAPHQL_DIR, "answers")
+
+
+def gql(body, token=ALICE, port=None, path="/graphql"):
+    """POST a GraphQL body (a dict, or bytes as is)."""
+    return req("POST", path, token, body, port=port,
+               headers={"Content-Type": "application/json"})
+
+
+def corpus_body(name):
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        return f.read()
+
+
+def nodes_body(ids):
+    return {"query": fg.NODE_QUERY, "variables": {"ids": ids}}
+
+
+def not_found(i, nid, col=43):
+    return {"type": "NOT_FOUND", "path": ["nodes", i],
+            "locations": [{"line": 1, "column": col}],
+            "message": "Could not resolve to a node with the global id of "
+                       "'%s'." % nid}
+
+
+def t_graphql():
+    """The GraphQL stand-in (subprocess instance, FakeGitHubClient)."""
+    reset()
+    # canned answers, chosen by the document's first operation name
+    r = gql(corpus_body("pr-view-1-PullRequestByNumber.json"))
+    pr = r.json()["data"]["repository"]["pullRequest"] \
+        if r.status == 200 else None
+    check("graphql: gh's PullRequestByNumber answered from its file",
+          pr and pr["number"] == 7 and pr["id"] == "PR_kwDOacmewidgets7" and
+          pr["state"] == "OPEN" and "errors" not in r.json() and
+          r.h("X-RateLimit-Resource") == "graphql", r.body[:300])
+    r = gql(corpus_body("pr-list-1-PullRequestList.json"))
+    check("graphql: name found after a leading fragment", r.status == 200
+          and r.json()["data"]["repository"]["pullRequests"]["totalCount"]
+          == 2, r.body[:200])
+    # variants
+    q = json.loads(corpus_body("issue-close-1-IssueByNumber.json"))
+    q["variables"]["number"] = 5
+    five = gql(q).json()
+    q["variables"]["number"] = 99
+    missing = gql(q).json()
+    check("graphql: variants by variables; the default answer",
+          five["data"]["repository"]["issue"]["state"] == "CLOSED" and
+          five["data"]["repository"]["issue"]["id"] == "I_kwDOacmewidgets5"
+          and missing["data"]["repository"]["issue"] is None and
+          missing["errors"][0]["type"] == "NOT_FOUND", (five, missing))
+    # unknown operation, operationName, anonymous
+    r = gql({"query": "query NoSuchOperation { viewer { login } }"})
+    check("graphql: unknown operation: data null and errors, 200",
+          r.status == 200 and r.json()["data"] is None and
+          "NoSuchOperation" in r.json()["errors"][0]["message"] and
+          set(r.json()["errors"][0]) == {"message"}, r.body)
+    body = json.loads(corpus_body("octokit-operation-name.json"))
+    r = gql(body)
+    check("graphql: operationName picks the operation",
+          "'gadgets'" in r.json()["errors"][0]["message"], r.body)
+    body["operationName"] = "nope"
+    r = gql(body)
+    check("graphql: operationName not in the document",
+          r.status == 200 and r.json() == {"errors": [
+              {"message": 'No operation named "nope"'}]}, r.body)
+    r = gql({"query": "query { repository(owner: \"a\", name: \"b\") "
+                      "{ id } }"})
+    check("graphql: anonymous without viewer is unknown",
+          r.status == 200 and r.json()["data"] is None, r.body)
+    r = gql({"query": "# query Commented\n query Real { x }"})
+    check("graphql: a name in a comment does not count",
+          "'Real'" in r.json()["errors"][0]["message"], r.body)
+    # viewer login: the caller's
+    r = gql(corpus_body("status-2-UserCurrent.json"), BOB)
+    check("graphql: viewer login is the caller's", r.json() == {
+        "data": {"viewer": {"login": "bob"}}}, r.body)
+    # repository named by the variables
+    q = json.loads(corpus_body("pr-view-url-1-PullRequestByNumber.json"))
+    pr = gql(q).json()["data"]["repository"]["pullRequest"]
+    check("graphql: answer rebased on the repository asked (gadgets)",
+          pr["id"] == "PR_kwDOacmegadgets7" and pr["url"] ==
+          "https://github.com/acme/gadgets/pull/7" and
+          pr["headRepository"] == {"id": "R_kgDOacmegadgets",
+                                   "name": "gadgets"} and
+          "acmewidgets" not in json.dumps(pr), pr)
+    r = gql(corpus_body("repo-view-1-RepositoryInfo.json"), BOB)
+    check("graphql: a repository the caller cannot see: NOT_FOUND",
+          r.status == 200 and r.json() == {
+              "data": {"repository": None}, "errors": [{
+                  "type": "NOT_FOUND", "path": ["repository"],
+                  "locations": [{"line": 2, "column": 3}],
+                  "message": "Could not resolve to a Repository with the "
+                             "name 'acme/widgets'."}]}, r.body)
+    # ghp's node resolution
+    ids = ["R_kgDOacmewidgets", "I_kwDOacmegadgets1", "PR_kwDOacmewidgets7",
+           "LA_kwDOacmewidgets1", "U_kgDOalice", "MDEwOlJlcG9zaXRvcnkx",
+           "REF_kwDOacmegadgetsmain", "R_kgDOacmegadgets"]
+    r = gql(nodes_body(ids))
+    check("graphql: GhpNodeRepositories in order, unknown id null + error",
+          r.status == 200 and r.json() == {"data": {"nodes": [
+              {"__typename": "Repository", "nameWithOwner": "acme/widgets"},
+              {"__typename": "Issue",
+               "repository": {"nameWithOwner": "acme/gadgets"}},
+              {"__typename": "PullRequest",
+               "repository": {"nameWithOwner": "acme/widgets"}},
+              {"__typename": "Label",
+               "repository": {"nameWithOwner": "acme/widgets"}},
+              {"__typename": "User"}, None,
+              {"__typename": "Ref",
+               "repository": {"nameWithOwner": "acme/gadgets"}},
+              {"__typename": "Repository",
+               "nameWithOwner": "acme/gadgets"}]},
+              "errors": [not_found(5, "MDEwOlJlcG9zaXRvcnkx")]}, r.body)
+    r = gql(nodes_body(ids[:3]), BOB)
+    check("graphql: nodes of a repository the caller cannot see: null",
+          r.json() == {"data": {"nodes": [None, {
+              "__typename": "Issue",
+              "repository": {"nameWithOwner": "acme/gadgets"}}, None]},
+              "errors": [not_found(0, ids[0]), not_found(2, ids[2])]},
+          r.body)
+    r = gql({"query": fg.NODE_QUERY, "variables": {}})
+    e = r.json()
+    check("graphql: GhpNodeRepositories without ids: variable error",
+          r.status == 200 and "data" not in e and e["errors"][0][
+              "message"] == "Variable $ids of type [ID!]! was provided "
+          "invalid value", e)
+    r = gql({"query": "query GhpNodeRepositories($ids: [ID!]!) {\n  "
+                      "nodes(ids: $ids) { __typename ... on Repository "
+                      "{ nameWithOwner } } }",
+             "variables": {"ids": ["LA_kwDOacmewidgets1", "x"]}})
+    check("graphql: only the fragments the document has; location",
+          r.json() == {"data": {"nodes": [{"__typename": "Label"}, None]},
+                       "errors": [dict(not_found(1, "x", 3), locations=[
+                           {"line": 2, "column": 3}])]}, r.body)
+    rest_id = req("GET", "/repos/acme/gadgets", ALICE).json()["node_id"]
+    owner_id = req("GET", "/users/acme", ALICE).json()["node_id"]
+    r = gql(nodes_body([rest_id, owner_id]))
+    check("graphql: REST node_ids resolve too", r.json() == {
+        "data": {"nodes": [{"__typename": "Repository",
+                            "nameWithOwner": "acme/gadgets"},
+                           {"__typename": "Organization"}]}}, r.body)
+    # bad requests
+    r = gql(b"{not json")
+    check("graphql: bad JSON: 400 Problems parsing JSON",
+          r.status == 400 and r.json() == {
+              "message": "Problems parsing JSON",
+              "documentation_url": "https://docs.github.com/graphql"} and
+          r.h("X-RateLimit-Resource") == "graphql", r.body)
+    r = gql(b'[{"query": "{ viewer { login } }"}]')
+    check("graphql: a JSON array (batch): 400", r.status == 400, r.status)
+    r = gql({"variables": {}})
+    check("graphql: no query", r.status == 200 and r.json() == {"errors": [
+        {"message": "A query attribute must be specified and must be a "
+                    "string."}]}, r.body)
+    r = req("GET", "/graphql", ALICE)
+    check("graphql: GET 404", r.status == 404, r.status)
+    r = gql({"query": "{ viewer { login } }"}, None)
+    check("graphql: anonymous 401 (GitHub's message)", r.status == 401 and
+          r.json()["message"] == "This endpoint requires you to be "
+          "authenticated.", r.body)
+    r = gql({"query": "{ viewer { login } }"}, path="/api/graphql")
+    check("graphql: /api/graphql", r.status == 200 and r.json() == {
+        "data": {"viewer": {"login": "alice"}}}, r.body)
+    # records
+    recs = FAKE.graphql_requests()
+    check("graphql_requests(): every GraphQL request, parsed",
+          len(recs) == 23 and recs[0]["operation"] == "PullRequestByNumber"
+          and recs[0]["authorization"] == ["token " + ALICE] and
+          recs[0]["login"] == "alice" and recs[0]["answer"] == "canned" and
+          recs[0]["variables"]["pr_number"] == 7 and
+          recs[0]["body"] == corpus_body(
+              "pr-view-1-PullRequestByNumber.json").decode(),
+          [(x["operation"], x["answer"]) for x in recs])
+    kinds = [x["answer"] for x in recs]
+    # None: bad JSON, a batch, GET, no credential (no answer chosen)
+    check("graphql_requests(): how each was answered", kinds == [
+        "canned", "canned", "canned", "canned", "unknown", "unknown",
+        "invalid", "unknown", "unknown", "canned", "canned", "not_found",
+        "nodes", "nodes", "nodes", "nodes", "nodes", None, None,
+        "invalid", None, None, "viewer"], kinds)
+    check("graphql_requests(): refused ones keep their Authorization",
+          [x["authorization"] for x in recs if x["status"] == 401] == [[]]
+          and [x["status"] for x in recs if x["path"] == "/api/graphql"]
+          == [200], [(x["status"], x["authorization"]) for x in recs])
+    since = recs[-1]["seq"]
+    check("graphql_requests(since=) and the control call",
+          [x["seq"] for x in FAKE.graphql_requests(since)] == [since] and
+          fake_json("GET", "graphql/requests") == recs)
+    rec = [x for x in records() if x["seq"] == recs[0]["seq"]][0]
+    check("the record says how it was answered", rec["graphql"] == {
+        "operation": "PullRequestByNumber", "answer": "canned"}, rec)
+    # rate limit: the graphql bucket
+    rl = req("GET", "/rate_limit", ALICE).json()["resources"]
+    # alice's: 23, less bob's 3, the 401 and the GET (core)
+    check("graphql requests count against graphql, not core",
+          rl["graphql"]["used"] == 18 and rl["core"]["used"] == 3, rl)
+    # test additions through the client
+    FAKE.add_node("MDQ6VXNlcjE=", "Issue", "octo/public")
+    FAKE.add_node("PVT_kwDOother", "ProjectV2")
+    FAKE.add_graphql_answer("TestOnly", {"data": {"ok": True}})
+    r = gql(nodes_body(["MDQ6VXNlcjE=", "PVT_kwDOother"]), BOB)
+    check("client: add_node()", r.json() == {"data": {"nodes": [
+        {"__typename": "Issue",
+         "repository": {"nameWithOwner": "octo/public"}},
+        {"__typename": "ProjectV2"}]}} and
+        FAKE.graphql_nodes()["PVT_kwDOother"] == ["ProjectV2", None],
+        r.body)
+    r = gql({"query": "query TestOnly { ok }"})
+    check("client: add_graphql_answer()", r.json() == {"data": {"ok": True}}
+          and FAKE.graphql_answer_names()["added"] == ["TestOnly"] and
+          "PullRequestByNumber" in FAKE.graphql_answer_names()["files"],
+          r.body)
+    FAKE.remove_node("PVT_kwDOother")
+    check("client: remove_node()", "PVT_kwDOother" not in
+          FAKE.graphql_nodes())
+    reset()
+    check("reset(): nodes and answers as at start",
+          "MDQ6VXNlcjE=" not in FAKE.graphql_nodes() and
+          FAKE.graphql_answer_names()["added"] == [] and
+          FAKE.graphql_requests() == [])
+
+
+def t_graphql_data():
+    """tests/graphql: the corpus parses, the answers are consistent with
+    the node table, and every corpus request is answered."""
+    bodies = sorted(n for n in os.listdir(CORPUS) if n.endswith(".json"))
+    bad = []
+    for n in bodies:
+        try:
+            b = json.loads(corpus_body(n))
+        except ValueError as e:
+            bad.append((n, str(e)))
+            continue
+        if not isinstance(b, dict) or not isinstance(b.get("query"), str):
+            bad.append((n, "no query"))
+            continue
+        m = re.fullmatch(r"(.+)-\d+-(\w+)\.json", n)
+        if m:
+            op = fg.operation_name(b) or "anonymous"
+            if op != m.group(2):
+                bad.append((n, op))
+    check("corpus: %d bodies, JSON with a query, named by their operation"
+          % len(bodies), len(bodies) > 50 and not bad, bad)
+    srv = fg.FakeGitHub()
+    table = srv.graphql_nodes()
+    ids, bad = set(), []
+    for n in sorted(os.listdir(ANSWERS)):
+        try:
+            with open(os.path.join(ANSWERS, n)) as f:
+                text = f.read()
+            json.loads(text)
+        except (OSError, ValueError) as e:
+            bad.append((n, str(e)))
+            continue
+        ids |= set(re.findall(r'"([A-Z]+_k[gw]DO\w+)"', text))
+    # R_kgDOacmenewthing: RepositoryCreate's new repository, not in the
+    # world (so it resolves to nothing, as an unknown id).
+    unknown = sorted(i for i in ids if srv.lookup_node(i) is None and
+                     i not in ("R_kgDOacmenewthing",))
+    check("answers: valid JSON; their node ids are in the node table",
+          not bad and len(ids) > 20 and not unknown, (bad, unknown))
+    check("node table: the documented ids", all(
+        table.get(k) == v for k, v in (
+            ("R_kgDOacmewidgets", ["Repository", "acme/widgets"]),
+            ("R_kgDOacmegadgets", ["Repository", "acme/gadgets"]),
+            ("I_kwDOacmewidgets1", ["Issue", "acme/widgets"]),
+            ("PR_kwDOacmewidgets7", ["PullRequest", "acme/widgets"]),
+            ("I_kwDOacmegadgets1", ["Issue", "acme/gadgets"]),
+            ("LA_kwDOacmegadgets1", ["Label", "acme/gadgets"]),
+            ("U_kgDOalice", ["User", None]))))
+    srv.start()
+    try:
+        unanswered = []
+        for n in bodies:
+            if n.startswith("octokit-") or "-anonymous" in n:
+                continue
+            r = gql(corpus_body(n), port=srv.port)
+            if r.status != 200 or "errors" in r.json():
+                unanswered.append((n, r.status, r.body[:120]))
+        check("every named gh corpus request has a canned answer",
+              not unanswered, unanswered)
+    finally:
+        srv.stop()
+
+
+def t_graphql_in_process():
+    d = tempfile.mkdtemp(prefix="fake-graphql-", dir=T.tmp)
+    with open(os.path.join(d, "Mine.json"), "w") as f:
+        json.dump({"variants": [{"variables": {"n": 1},
+                                 "response": {"data": {"n": "one"}}}],
+                   "response": {"data": {"n": "other"}}}, f)
+    srv = fg.FakeGitHub(graphql_answers=d, graphql_nodes={
+        "X_custom": ["Issue", "acme/widgets"], "Y_none": ["User", None]})
+    srv.start()
+    try:
+        p = srv.port
+        a = gql({"query": "query Mine($n: Int) { n }",
+                 "variables": {"n": 1}}, port=p).json()
+        b = gql({"query": "query Mine($n: Int) { n }",
+                 "variables": '{"n": 2}'}, port=p).json()
+        c = gql(corpus_body("pr-view-1-PullRequestByNumber.json"),
+                port=p).json()
+        check("in-process: graphql_answers= directory, variables as a "
+              "JSON string", a == {"data": {"n": "one"}} and
+              b == {"data": {"n": "other"}} and c["data"] is None, (a, b))
+        r = gql(nodes_body(["X_custom", "Y_none", "R_kgDOacmewidgets"]),
+                port=p).json()
+        check("in-process: graphql_nodes= adds to the default table",
+              r == {"data": {"nodes": [
+                  {"__typename": "Issue",
+                   "repository": {"nameWithOwner": "acme/widgets"}},
+                  {"__typename": "User"},
+                  {"__typename": "Repository",
+                   "nameWithOwner": "acme/widgets"}]}}, r)
+        srv.add_repo("x/y", private=True, readers=["alice"])
+        r = gql(nodes_body(["R_kgDOxy"]), port=p).json()
+        check("in-process: R_kgDO + key of an added repository", r == {
+            "data": {"nodes": [{"__typename": "Repository",
+                                "nameWithOwner": "x/y"}]}}, r)
+        srv.add_graphql_answer("Mine", {"data": {"n": "added"}})
+        r = gql({"query": "query Mine { n }"}, port=p).json()
+        g = srv.graphql_requests()
+        check("in-process: add_graphql_answer() before the file; "
+              "graphql_requests()", r == {"data": {"n": "added"}} and
+              len(g) == 6 and g[-1]["operation"] == "Mine", (r, g[-1:]))
+        try:
+            srv.add_node("Z", "not a name!", None)
+            refused = False
+        except ValueError:
+            refused = True
+        check("in-process: add_node() checks its arguments", refused)
+    finally:
+        srv.stop()
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+    # the CLI flag
+    proc, cli = fg.spawn(["--graphql-answers", T.tmp])
+    try:
+        r = gql(corpus_body("status-2-UserCurrent.json"), port=cli.port)
+        check("--graphql-answers DIR", r.status == 200 and
+              r.json()["data"] is None and "UserCurrent" in
+              r.json()["errors"][0]["message"], r.body)
+    finally:
+        cli.close()
+
+
 class T:
     tmp = None
     record = None
@@ -2382,7 +2734,8 @@ def main():
                        t_apps_ratelimit, t_apps_faults, t_apps_in_process,
                        t_sites_routing, t_sites_git, t_sites_releases,
                        t_sites_codeload, t_sites_raw, t_sites_copilot,
-                       t_sites_client, t_mirror):
+                       t_sites_client, t_mirror, t_graphql, t_graphql_data,
+                       t_graphql_in_process):
                 section(fn)
     finally:
         if FAKE is not None:
