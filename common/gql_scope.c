@@ -285,15 +285,56 @@ note_permission(struct walk *w, const char *perm, enum scope_level level)
 
 /* --- values: literals and variables --- */
 
+/* The definition of $name; NULL if none, or (ambiguous) more than one. */
 static const struct gql_variable *
 variable_def(const struct walk *w, const char *name)
 {
-	const struct gql_variable *v;
+	const struct gql_variable *v, *found = NULL;
 
 	for (v = w->op->variables; v != NULL; v = v->next)
-		if (strcmp(v->name, name) == 0)
-			return v;
-	return NULL;
+		if (strcmp(v->name, name) == 0) {
+			if (found != NULL)
+				return NULL;
+			found = v;
+		}
+	return found;
+}
+
+/*
+ * The argument or input object member called name.  Two of one name
+ * are invalid GraphQL that a server might read either way, so they are
+ * an error here (-1), never a choice; 0 when there is none.
+ */
+static int
+arg_find(const struct gql_argument *args, const char *name,
+    const struct gql_value **out)
+{
+	const struct gql_argument *a;
+
+	*out = NULL;
+	for (a = args; a != NULL; a = a->next)
+		if (strcmp(a->name, name) == 0) {
+			if (*out != NULL)
+				return -1;
+			*out = a->value;
+		}
+	return *out != NULL;
+}
+
+static int
+member_find(const struct gql_value *obj, const char *name,
+    const struct gql_value **out)
+{
+	const struct gql_value *m;
+
+	*out = NULL;
+	for (m = obj->items; m != NULL; m = m->next)
+		if (strcmp(m->name, name) == 0) {
+			if (*out != NULL)
+				return -1;
+			*out = m;
+		}
+	return *out != NULL;
 }
 
 /*
@@ -305,14 +346,13 @@ static int
 value_at(const struct walk *w, const struct gql_argument *args,
     const char *path, const char **out, size_t *len)
 {
-	const struct gql_argument *a;
-	const struct gql_value *v = NULL, *m;
+	const struct gql_value *v = NULL;
 	const struct gql_variable *def;
 	json_t *j = NULL;
 	char seg[64];
 	const char *p = path, *dot;
 	size_t n;
-	int first = 1;
+	int first = 1, rc;
 
 	while (*p != '\0') {
 		dot = strchr(p, '.');
@@ -330,24 +370,16 @@ value_at(const struct walk *w, const struct gql_argument *args,
 			continue;
 		}
 		if (first) {
-			for (a = args; a != NULL; a = a->next)
-				if (strcmp(a->name, seg) == 0)
-					break;
-			if (a == NULL)
-				return 0;
-			v = a->value;
+			if ((rc = arg_find(args, seg, &v)) != 1)
+				return rc;
 			first = 0;
 		} else {
 			if (v->kind == GQL_V_NULL)
 				return 0;
 			if (v->kind != GQL_V_OBJECT)
 				return -1;
-			for (m = v->items; m != NULL; m = m->next)
-				if (strcmp(m->name, seg) == 0)
-					break;
-			if (m == NULL)
-				return 0;
-			v = m;
+			if ((rc = member_find(v, seg, &v)) != 1)
+				return rc;
 		}
 		if (v->kind == GQL_V_VARIABLE) {
 			if ((def = variable_def(w, v->s)) == NULL)
@@ -590,25 +622,20 @@ target_name(struct walk *w, const char *p, size_t len)
 static int
 node_targets(struct walk *w, const struct gql_selection *s)
 {
-	const struct gql_argument *a;
 	const struct gql_value *v;
 	json_t *j, *x;
 	const char *p;
 	size_t len, i;
 	int rc, n = 0;
 
-	for (a = s->args; a != NULL; a = a->next)
-		if (strcmp(a->name, "id") == 0 || strcmp(a->name, "ids") == 0)
-			break;
-	if (a != NULL && strcmp(a->name, "id") == 0) {
+	if (strcmp(s->name, "node") == 0) {
 		if (value_at(w, s->args, "id", &p, &len) != 1)
 			return deny(w, SCOPE_E_REQUEST, "needs an id given as "
 			    "a string");
 		return add_target(w, p, len);
 	}
-	if (a == NULL)
-		return deny(w, SCOPE_E_REQUEST, "needs ids");
-	v = a->value;
+	if (arg_find(s->args, "ids", &v) != 1)
+		return deny(w, SCOPE_E_REQUEST, "needs ids, once");
 	if (v->kind == GQL_V_VARIABLE) {
 		if (variable_def(w, v->s) == NULL || w->vars == NULL ||
 		    !json_is_array(j = json_object_get(w->vars, v->s)))

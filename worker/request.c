@@ -373,7 +373,8 @@ request_read_body(void *arg, char *buf, size_t len)
 int
 request_body_read(const struct request *r)
 {
-	return r->body_done;
+	/* A body held in memory is all here, though not yet sent on. */
+	return r->body_done || r->body == BODY_MEM;
 }
 
 /*
@@ -417,6 +418,8 @@ request_collect_more(struct request *r)
 		if (n == 0)
 			break;
 	}
+	if (r->mbody == NULL)
+		r->mbody = xcalloc(1, 1);
 	r->mbody[r->mbody_len] = '\0';
 	r->body = BODY_MEM;
 	r->mbody_off = 0;

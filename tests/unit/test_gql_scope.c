@@ -411,6 +411,19 @@ test_tricks(void)
 	    "{ secrets { name } } }", "Repository has no field secrets");
 	DENY("read", "{ viewer { login { x } } }", "a leaf field");
 	DENY("read", "{ viewer }", "needs a selection");
+	/* Two of one argument, member or variable: never a choice. */
+	DENY("read", "{ repository(owner: \"acme\", owner: \"evil\", name: "
+	    "\"widgets\") { name } }", "needs owner and name");
+	DENY("read", "{ repository(owner: \"evil\", owner: \"acme\", name: "
+	    "\"widgets\") { name } }", "needs owner and name");
+	expect("write", "mutation { createIssue(input: {repositoryId: \"R_w\","
+	    " repositoryId: \"R_g\", title: \"t\"}) { issue { number } } }",
+	    NULL, SCOPE_DENY, "not a string");
+	expect("read", "query Q($o: String!, $o: String!) { repository(owner: "
+	    "$o, name: \"widgets\") { name } }", "{\"o\": \"acme\"}",
+	    SCOPE_DENY, "needs owner and name");
+	expect("read", "{ nodes(ids: [\"I_1\"], ids: [\"I_2\"]) { ... on "
+	    "Issue { title } } }", NULL, SCOPE_DENY, "needs ids, once");
 	/* Nesting and size. */
 	p = deep;
 	p += sprintf(p, "{ repository(owner: \"acme\", name: \"widgets\") ");
