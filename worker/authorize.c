@@ -38,6 +38,12 @@ authorize_init(const struct config *conf)
 		    conf->enterprise);
 }
 
+const char *
+authorize_enterprise_line(void)
+{
+	return enterprise_line;
+}
+
 /* Is name one of the fields a Connection header lists (RFC 9110 7.6.1)? */
 int
 request_named_in_connection(const struct http_head *head,

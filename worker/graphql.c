@@ -196,6 +196,8 @@ graphql_ask_targets(struct request *r, const struct tentry *e)
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Accept: application/json");
 	h = curl_slist_append(h, "User-Agent: ghp");
+	if (authorize_enterprise_line() != NULL)
+		h = curl_slist_append(h, authorize_enterprise_line());
 	xasprintf(&line, "Authorization: token %.*s", (int)g->credlen,
 	    g->cred);
 	h = curl_slist_append(h, line);

@@ -165,6 +165,8 @@ int	request_named_in_connection(const struct http_head *,
 /* authorize.c: the token in an Authorization value, or -1. */
 int	authorize_token(const struct http_str *, char *, size_t);
 int	authorize_ghp_prefix(const char *, size_t);
+/* authorize.c: "sec-GitHub-allowed-enterprise: slug" or NULL. */
+const char *authorize_enterprise_line(void);
 
 /* proxy.c; proxy_absolute(): -1 answered, 0 GitHub's, 1 passed as is */
 void	proxy_connect(struct request *);
