@@ -133,16 +133,17 @@ refuse(struct gql_result *res, enum scope_code code, const char *fmt, ...)
 static void
 path_push(struct walk *w, const char *name)
 {
-	int n;
+	size_t room = sizeof(w->path) - 1 - w->pathlen, n = strlen(name);
 
-	if (w->pathlen >= sizeof(w->path) - 1)
-		return;
-	n = snprintf(w->path + w->pathlen, sizeof(w->path) - w->pathlen,
-	    "%s%s", w->pathlen ? "." : "", name);
-	if (n < 0 || (size_t)n >= sizeof(w->path) - w->pathlen)
-		w->pathlen = sizeof(w->path) - 1;
-	else
-		w->pathlen += (size_t)n;
+	if (w->pathlen > 0 && room > 0) {
+		w->path[w->pathlen++] = '.';
+		room--;
+	}
+	if (n > room)
+		n = room;
+	memcpy(w->path + w->pathlen, name, n);
+	w->pathlen += n;
+	w->path[w->pathlen] = '\0';
 }
 
 static void
