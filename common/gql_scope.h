@@ -27,8 +27,11 @@
  *	    is readable only under such a repository; a field that may reach
  *	    another repository (a fork, a cross-reference, a closing issue)
  *	    gives only that repository's metadata; roots that reach across
- *	    repositories (search, node, nodes, a user's repositories) are
+ *	    repositories (search, resource, a user's repositories) are
  *	    refused; accounts' public profiles and viewer are allowed;
+ *	  - node(id:) and nodes(ids:) return their IDs in result.targets,
+ *	    to be proven like a mutation's (below), and what is read under
+ *	    them needs its permission as under a repository;
  *	  - a fragment must be able to apply where it is spread;
  *	  - a mutation must be in the policy and the token must hold its
  *	    permission; its targets (node IDs such as input.repositoryId)

@@ -158,7 +158,7 @@ graphql_q_done(void *arg, int ok, int status, const char *why)
 		graphql_forget_cred(g);
 		r->sr.code = SCOPE_E_REPO;
 		request_deny(r, 502, "ghp could not ask GitHub which "
-		    "repositories this mutation changes");
+		    "repositories the objects this request names are in");
 		return;
 	}
 	if (gql_targets_check(g->scope, answer ? answer : "", len,
