@@ -18,6 +18,14 @@
  * the field itself would have, and a field selected on the abstract type
  * directly needs every possible type to be allowed.
  *
+ * A pull request read as an issue.  GitHub treats every pull request as
+ * an issue, and its REST API serves one to a token with issues:read
+ * through the issue endpoints (scope.c, rule 3).  So a token with issues
+ * but not pull_requests may read a pull request's fields that an issue
+ * has too (title, body, labels, comments, ...), and nothing else of it:
+ * that is what lets an issues token run "gh issue view", whose query
+ * asks for both kinds.
+ *
  * Fragments are walked where they are spread, each time (a fragment's
  * decision depends on where it is used); GQL_WALK_BUDGET and
  * GQL_WALK_MAX_DEPTH bound what a document of nested spreads can cost.
@@ -46,6 +54,7 @@ enum ctx_kind {
 struct ctx {
 	enum ctx_kind	 kind;
 	const char	*perms[2];	/* CTX_REPO: of the nearest data */
+	int		 as_issue;	/* a pull request read as an issue */
 	char		 repo[SCOPE_REPO_MAX];	/* "" for a mutation's */
 };
 
@@ -262,6 +271,28 @@ holds(const struct scope *sc, const char *const perms[2],
 	return NULL;
 }
 
+static const char *const issue_perms[2] = { "issues", NULL };
+
+/* May o, which the token cannot read, be read as an issue instead? */
+static int
+readable_as_issue(const struct scope *sc, const struct gqltab_type *o)
+{
+	return strcmp(o->name, "PullRequest") == 0 &&
+	    holds(sc, issue_perms, SCOPE_READ) != NULL;
+}
+
+static int
+same_perms(const char *const a[2], const char *const b[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if ((a[i] == NULL) != (b[i] == NULL) || (a[i] != NULL &&
+		    strcmp(a[i], b[i]) != 0))
+			return 0;
+	return 1;
+}
+
 static void
 perms_text(const char *const perms[2], enum scope_level level, char *buf,
     size_t size)
@@ -440,12 +471,20 @@ enter_data(struct walk *w, const struct ctx *pc,
 		    "ask for it under repository(owner:, name:)", r->name);
 	if (r->class == GQLC_INHERIT || (fd != NULL && fd->edge == GQLE_PART))
 		return 0;
+	if (holds(w->sc, r->perms, SCOPE_READ) == NULL &&
+	    readable_as_issue(w->sc, r)) {
+		note_permission(w, issue_perms[0], SCOPE_READ);
+		nf->ctx.perms[0] = issue_perms[0];
+		nf->ctx.perms[1] = NULL;
+		nf->ctx.as_issue = 1;
+		return 0;
+	}
 	if ((got = holds(w->sc, r->perms, SCOPE_READ)) == NULL) {
 		perms_text(r->perms, SCOPE_READ, need, sizeof(need));
 		w->res->sr.permission = r->perms[0];
 		w->res->sr.level = SCOPE_READ;
 		return deny(w, SCOPE_E_PERMISSION, "needs %s on %s", need,
-		    pc->repo[0] ? pc->repo : "the mutation's repository");
+		    pc->repo[0] ? pc->repo : "the repository of the objects named");
 	}
 	note_permission(w, got, SCOPE_READ);
 	nf->ctx.perms[0] = r->perms[0];
@@ -463,6 +502,7 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 	memset(nf, 0, sizeof(*nf));
 	nf->type = rtype;
 	nf->ctx = *pc;
+	nf->ctx.as_issue = 0;
 	if (fd != NULL && fd->edge == GQLE_REFUSE)
 		return deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
 		    fd->note);
@@ -797,6 +837,16 @@ walk_intro_root(struct walk *w, const struct frame *f,
 	return walk_set(w, &nf, s->sel, depth + 1);
 }
 
+static int
+issue_has(const char *name)
+{
+	static uint32_t issue = UINT32_MAX;
+
+	if (issue == UINT32_MAX && type_find("Issue", &issue) == -1)
+		return 0;
+	return field_find(type_at(issue), name) != NULL;
+}
+
 /* A field of the frame's type, found in the schema. */
 static int
 walk_field_type(struct walk *w, const struct frame *f,
@@ -853,6 +903,10 @@ walk_field(struct walk *w, const struct frame *f,
 	else if ((fd = field_find(t, s->name)) == NULL)
 		rc = deny(w, SCOPE_E_UNKNOWN, "%s has no field %s in GitHub's "
 		    "schema", t->name, s->name);
+	else if (f->ctx.as_issue && !issue_has(s->name))
+		rc = deny(w, SCOPE_E_PERMISSION, "needs pull_requests:read: "
+		    "with issues:read a pull request shows only what an issue "
+		    "has");
 	else if (f->mixed && (rc = mixed_direct(w, f, &as)) == -1)
 		;
 	else {
@@ -865,6 +919,53 @@ walk_field(struct walk *w, const struct frame *f,
 }
 
 /* A fragment spread or inline fragment: the same object, maybe typed. */
+/*
+ * A fragment narrows a value to tc.  Each object type it may then be
+ * whose data needs another permission than the frame's (an Issue where
+ * the field said "issue or pull request") needs that permission too:
+ * the value's type is GitHub's to choose, so every one is checked.
+ */
+static int
+narrow_check(struct walk *w, const struct frame *f, uint32_t tc,
+    int *as_issue)
+{
+	const uint32_t *la, *lb;
+	uint32_t sa, sb;
+	size_t na, nb, i, j;
+	const struct gqltab_type *o;
+	char need[96];
+
+	possible(f->type, &la, &na, &sa);
+	possible(tc, &lb, &nb, &sb);
+	for (i = 0, j = 0; i < na && j < nb;) {
+		if (la[i] != lb[j]) {
+			if (la[i] < lb[j])
+				i++;
+			else
+				j++;
+			continue;
+		}
+		o = type_at(la[i]);
+		i++, j++;
+		if (o->class != GQLC_DATA || f->ctx.kind != CTX_REPO ||
+		    same_perms(o->perms, f->ctx.perms) ||
+		    holds(w->sc, o->perms, SCOPE_READ) != NULL)
+			continue;
+		if (readable_as_issue(w->sc, o)) {
+			*as_issue = 1;
+			continue;
+		}
+		perms_text(o->perms, SCOPE_READ, need, sizeof(need));
+		w->res->sr.permission = o->perms[0];
+		w->res->sr.level = SCOPE_READ;
+		return deny(w, SCOPE_E_PERMISSION, "a fragment on %s may read "
+		    "a %s: needs %s on %s", type_at(tc)->name, o->name, need,
+		    f->ctx.repo[0] ? f->ctx.repo : "the repository of the "
+		    "objects named");
+	}
+	return 0;
+}
+
 static int
 walk_fragment(struct walk *w, const struct frame *f,
     const struct gql_selection *s, int depth)
@@ -874,6 +975,7 @@ walk_fragment(struct walk *w, const struct frame *f,
 	const struct gql_selection *sel = s->sel;
 	struct frame nf;
 	uint32_t tc;
+	int as_issue;
 
 	if (s->kind == GQL_SPREAD) {
 		if ((frag = gql_fragment(w->doc, s->name)) == NULL)
@@ -900,8 +1002,12 @@ walk_fragment(struct walk *w, const struct frame *f,
 		nf.narrowed = 1;
 		nf.within = f->narrowed ? f->within : f->type;
 	} else {
+		as_issue = f->ctx.as_issue;
+		if (tc != f->type && narrow_check(w, f, tc, &as_issue) == -1)
+			return -1;
 		nf = *f;
 		nf.type = tc;
+		nf.ctx.as_issue = as_issue;
 	}
 	return walk_set(w, &nf, sel, depth + 1);
 }

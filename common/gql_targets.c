@@ -89,16 +89,18 @@ check_node(const struct scope *sc, json_t *node, const char *id,
 	const char *name = node_repository(node), *slash;
 
 	if (name == NULL)
-		return refuse_target(res, "GraphQL %s: ghp cannot tell "
-		    "which repository %.64s belongs to", res->operation[0] ?
-		    res->operation : "mutation", id);
+		return refuse_target(res, "GraphQL %s %s: ghp cannot tell "
+		    "which repository %.64s belongs to", res->kind ?
+		    res->kind : "request", res->operation[0] ?
+		    res->operation : "(anonymous)", id);
 	slash = strchr(name, '/');
 	if (slash == NULL || !scope_repo_allowed(sc, name,
 	    (size_t)(slash - name), slash + 1, strlen(slash + 1))) {
 		(void)snprintf(res->sr.repo, sizeof(res->sr.repo), "%s", name);
-		return refuse_target(res, "GraphQL %s: %.64s is in "
+		return refuse_target(res, "GraphQL %s %s: %.64s is in "
 		    "repository %.140s, outside this token's scope",
-		    res->operation[0] ? res->operation : "mutation", id, name);
+		    res->kind ? res->kind : "request", res->operation[0] ?
+		    res->operation : "(anonymous)", id, name);
 	}
 	if (res->sr.repo[0] == '\0')
 		(void)snprintf(res->sr.repo, sizeof(res->sr.repo), "%s", name);

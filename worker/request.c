@@ -224,7 +224,7 @@ request_finish(struct request *r)
 	metrics_request(request_route_label(r),
 	    r->decision ? r->decision : "none", r->status);
 	metrics_stage(STAGE_TOTAL, monotime_us() - r->t0_us);
-	if (!r->body_done)
+	if (!request_body_read(r))
 		c->close_after = 1;	/* unread body: cannot frame more */
 	request_free(r);
 	conn_request_done(c);
@@ -248,7 +248,7 @@ request_fail(struct request *r, int status, const char *message,
     const char *extra)
 {
 	r->status = status;
-	if (!r->body_done)
+	if (!request_body_read(r))
 		r->conn->close_after = 1;
 	r->bytes_out = conn_error(r->conn, status, message, extra,
 	    strcmp(r->method, "HEAD") == 0);
@@ -263,7 +263,7 @@ request_answer(struct request *r, int status, const char *ctype,
 	size_t len = strlen(body);
 
 	r->status = status;
-	if (!r->body_done)
+	if (!request_body_read(r))
 		r->conn->close_after = 1;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\n%s%s\r\n", status, http_reason(status),

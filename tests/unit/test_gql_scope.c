@@ -224,10 +224,8 @@ test_nodes(void)
 	    "{\"id\": \"I_1\"}", NULL);
 	CHECK(decide("read", body, &res) == SCOPE_ALLOW);
 	CHECK(res.ntargets == 1 && strcmp(res.targets[0], "I_1") == 0);
-	CHECK(decide("issues", body, &res) == SCOPE_DENY);
-	CHECK(strstr(res.sr.reason, "node.comments: needs pull_requests:read")
-	    != NULL || strstr(res.sr.reason, "node: needs pull_requests") !=
-	    NULL);
+	CHECK(decide("metadata", body, &res) == SCOPE_DENY);
+	CHECK(strstr(res.sr.reason, "needs issues:read") != NULL);
 	free(body);
 	body = body_of("query Q($ids: [ID!]!) { nodes(ids: $ids) { ... on "
 	    "Issue { title } } }", "{\"ids\": [\"I_1\", \"I_2\", "
@@ -383,6 +381,41 @@ test_tricks(void)
 	    "repository.issues: needs issues:read");
 	DENY("pulls", "{ __typename: repository(owner: \"acme\", name: "
 	    "\"gadgets\") { name } }", "acme/gadgets");
+	/* Where GitHub picks the type, each type the value may be is checked. */
+	DENY("pulls", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on Issue { title body } } } }",
+	    "a fragment on Issue may read a Issue: needs issues:read");
+	DENY("pulls", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ...F } } } fragment F on Issue "
+	    "{ body }", "needs issues:read");
+	DENY("pulls", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on Comment { body } } } }",
+	    "needs issues:read");
+	DENY("pulls", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on Assignable { assignees("
+	    "first: 1) { totalCount } } } } }", "needs issues:read");
+	ALLOW("pulls", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { __typename ... on PullRequest "
+	    "{ title } } } }");
+	/* With issues:read, a pull request reads as an issue, no more. */
+	ALLOW("issues", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on PullRequest { title "
+	    "body labels(first: 5) { nodes { name } } comments(first: 1) { "
+	    "nodes { body } } } } } }");
+	DENY("issues", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on PullRequest { title "
+	    "headRefName } } } }", "headRefName: needs pull_requests:read: "
+	    "with issues:read a pull request shows only what an issue has");
+	DENY("issues", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ pullRequest(number: 1) { files(first: 5) { nodes { path } } } } }",
+	    "repository.pullRequest.files: needs pull_requests:read");
+	ALLOW("issues", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ pullRequest(number: 1) { title author { login } } } }");
+	DENY("metadata", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ pullRequest(number: 1) { title } } }", "needs pull_requests:read");
+	ALLOW("read", "{ repository(owner: \"acme\", name: \"widgets\") "
+	    "{ issueOrPullRequest(number: 1) { ... on Issue { title } ... on "
+	    "PullRequest { title } } } }");
 	/* A fragment on another type, and fragments hiding fields. */
 	DENY("read", "{ repository(owner: \"acme\", name: \"widgets\") "
 	    "{ ...F } } fragment F on User { login }", "a fragment on User "
