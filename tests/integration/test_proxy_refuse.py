@@ -4,8 +4,9 @@ checked at both ends: the client's answer (status, GitHub's error shape,
 a message that says what was missing) and the fake GitHub's records,
 which must stay empty.  No token, unreadable or unknown or garbled
 tokens, revoked and expired ones, a repository or permission outside the
-scope, an endpoint not in the table, path tricks, GraphQL with a ghx_
-token, raw GitHub tokens of a blocked kind.
+scope, an endpoint not in the table, path tricks, a GraphQL query that
+reaches beyond a ghx_ token's repositories (the rest of GraphQL is
+test_graphql.py's), raw GitHub tokens of a blocked kind.
 
 Run with tests/integration/run_all.py (or python3 -m unittest from this
 directory).
@@ -138,11 +139,17 @@ class RefuseTest(ProxyCase):
         self.assertEqual(r.status, 200, r)
 
     def test_graphql_with_a_ghx_token(self):
-        body = b'{"query": "query { viewer { login } }"}'
-        self.refused(403, method="POST", path="/graphql", token=self.tok,
+        """GraphQL's search reaches every repository the owner's
+        credential sees: refused for a ghx_ token, on GitHub's endpoint
+        and on ghp's own host (GitHub Enterprise style), and nothing
+        sent on."""
+        body = (b'{"query": "query { search(query: \\"repo:acme/widgets\\", '
+                b'type: ISSUE, first: 1) { issueCount } }"}')
+        self.refused(403, "ghp: search: refused", method="POST",
+                     path="/graphql", token=self.tok, body=body)
+        self.refused(403, "ghp: search: refused", method="POST",
+                     path="/api/graphql", host="ghp.test", token=self.tok,
                      body=body)
-        self.refused(403, method="POST", path="/api/graphql",
-                     host="ghp.test", token=self.tok, body=body)
 
     def test_blocked_raw_github_tokens(self):
         for auth in ("token " + CRED_ALICE, "Bearer " + CRED_ALICE,
