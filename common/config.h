@@ -147,6 +147,7 @@ struct config {
 	struct app_list	 apps;
 	struct string_list block_tokens;	/* prefixes */
 	char		*log_audit;	/* NULL: no audit log file */
+	int		 audit_serve;	/* unwritable: serve (1) or refuse */
 	char		*log_access;
 	int		 allow_anonymous; /* forward requests without a token */
 	int		 block_anonymous_git;	/* even with allow anonymous */

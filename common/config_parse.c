@@ -121,6 +121,27 @@ get_addr_port(struct parse *p, const char *ctx, char **addr,
 	return (r);
 }
 
+/* After "log audit FILE": [unwritable refuse|serve].  -1: syntax error. */
+static int
+parse_audit_unwritable(struct parse *p)
+{
+	struct token	t;
+
+	lex_next(p->lx, &t);
+	if (t.type != T_WORD || t.kw != K_UNWRITABLE) {
+		lex_unget(p->lx, &t);
+		return (0);
+	}
+	lex_next(p->lx, &t);
+	if (t.type == T_WORD && (t.kw == K_REFUSE || t.kw == K_SERVE)) {
+		p->conf->audit_serve = t.kw == K_SERVE;
+		return (0);
+	}
+	conf_expected(p, &t, "log audit: unwritable", "\"refuse\" or "
+	    "\"serve\"");
+	return (-1);
+}
+
 static void
 parse_scalar_value(struct parse *p, const struct scalar *sc, size_t i,
     const struct token *at)
@@ -151,6 +172,9 @@ parse_scalar_value(struct parse *p, const struct scalar *sc, size_t i,
 			conf_perr(p, &t, "%s: empty name", sc->name);
 		break;
 	}
+	if (sc->off == offsetof(struct config, log_audit) &&
+	    parse_audit_unwritable(p) == -1)
+		return;
 	if (ok && p->set[i].file != NULL) {
 		conf_perr(p, at, "%s already set at %s", sc->name,
 		    conf_where(&p->set[i], at, w, sizeof(w)));

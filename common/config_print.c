@@ -129,7 +129,12 @@ config_print(FILE *fp, const struct config *c)
 	conf_print_web(fp, c);
 	if (c->log_audit != NULL || c->log_access != NULL)
 		fputc('\n', fp);
-	print_string(fp, "log audit", c->log_audit);
+	if (c->log_audit != NULL && c->audit_serve) {
+		fputs("log audit ", fp);
+		conf_print_quoted(fp, c->log_audit);
+		fputs(" unwritable serve\n", fp);
+	} else
+		print_string(fp, "log audit", c->log_audit);
 	print_string(fp, "log access", c->log_access);
 	if (c->metrics_addr != NULL)
 		fprintf(fp, "\nmetrics listen on %s port %u\n",

@@ -196,8 +196,14 @@ master_log_record(int fd, const void *data, size_t len)
 	iov[0].iov_len = len;
 	iov[1].iov_base = "\n";
 	iov[1].iov_len = 1;
-	if (writev(fd, iov, 2) == (ssize_t)len + 1)
+	if (writev(fd, iov, 2) == (ssize_t)len + 1) {
+		if (fd == master->audit_fd && master->audit_losing) {
+			log_warnx("audit log: written again, after %llu lost "
+			    "records", (unsigned long long)master->audit_lost);
+			master->audit_losing = 0;
+		}
 		return;
+	}
 	if (fd == master->access_fd) {
 		if (!master->access_failing)
 			log_warn("access log: write (said once until a "
@@ -206,9 +212,21 @@ master_log_record(int fd, const void *data, size_t len)
 		return;
 	}
 	/*
-	 * Nothing must be forwarded without its audit record: the workers
-	 * refuse requests until a reload (or log rotation's SIGUSR1)
-	 * reopens the file.
+	 * "log audit FILE unwritable serve": requests go on unaudited, the
+	 * lost records are counted, and every record is tried again.
+	 */
+	if (master->conf->audit_serve) {
+		if (!master->audit_losing)
+			log_warn("audit log: write: serving on, and records "
+			    "are lost until it can be written again");
+		master->audit_losing = 1;
+		master->audit_lost++;
+		return;
+	}
+	/*
+	 * Otherwise nothing must be forwarded without its audit record: the
+	 * workers refuse requests until a reload (or log rotation's
+	 * SIGUSR1) reopens the file.
 	 */
 	if (!master->audit_failing)
 		log_warn("audit log: write: refusing requests until a reload "
@@ -222,6 +240,7 @@ open_logs(const struct config *conf, char *err, size_t errlen)
 {
 	/* Reopened: to be tried again (new workers start unaware). */
 	master->audit_failing = master->access_failing = 0;
+	master->audit_losing = 0;
 	if (open_log(conf->log_audit, &master->audit_fd, err, errlen) == -1 ||
 	    open_log(conf->log_access, &master->access_fd, err, errlen) == -1)
 		return -1;

@@ -90,6 +90,8 @@ struct master {
 	int		 audit_fd;
 	int		 access_fd;
 	int		 audit_failing;	/* a write failed: workers refuse */
+	int		 audit_losing;	/* ... or, "unwritable serve", go on */
+	uint64_t	 audit_lost;	/* records that could not be written */
 	int		 access_failing; /* a write failed: said once */
 	char		*control_path;	/* bound at start, kept */
 	uint8_t		 box_public_key[32];

@@ -213,6 +213,11 @@ metrics_render(struct scrape *s, struct evbuffer *b)
 	    "ghp_proxy_tunnel_bytes_total %llu\n",
 	    (unsigned long long)s->tunnels,
 	    (unsigned long long)s->tunnel_bytes);
+	evbuffer_add_printf(b, "# HELP ghp_audit_records_lost_total Audit "
+	    "records that could not be written (log audit ... unwritable "
+	    "serve).\n# TYPE ghp_audit_records_lost_total counter\n"
+	    "ghp_audit_records_lost_total %llu\n",
+	    (unsigned long long)master->audit_lost);
 	evbuffer_add_printf(b, "# HELP ghp_github_ratelimit_remaining "
 	    "GitHub's X-RateLimit-Remaining, last seen per credential owner.\n"
 	    "# TYPE ghp_github_ratelimit_remaining gauge\n");

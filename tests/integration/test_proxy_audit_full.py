@@ -2,7 +2,9 @@
 test_proxy_audit_full.py: when the master cannot write the audit log
 (here /dev/full, which answers every write with ENOSPC), ghp stops
 serving rather than serve unaudited: every worker answers 503 until a
-reload reopens the log; the daemon's log says so once.
+reload reopens the log; the daemon's log says so once.  With `log audit
+FILE unwritable serve` it serves on instead, counts the lost records in
+ghp_audit_records_lost_total, and says when the file takes them again.
 
 Run with tests/integration/run_all.py (or python3 -m unittest from this
 directory).
@@ -10,6 +12,7 @@ directory).
 
 import json
 import os
+import re
 import unittest
 
 from harness import IS_ROOT, NEED_ROOT
@@ -46,6 +49,33 @@ class AuditLogFullTest(ProxyCase):
                    "requests served after the reload")
         self.assertTrue(any(x.get("decision") == "allow"
                             for x in read_json_lines(good)))
+
+    def test_unwritable_serve_goes_on_and_counts(self):
+        g = start_proxy(self, workers=2, logs=False, metrics=True,
+                        extra='log audit "/dev/full" unwritable serve\n')
+        tok, _ = g.new_token("alice", "acme/widgets", "contents:read")
+        for _ in range(5):
+            r = g.api("GET", "/repos/acme/widgets", tok)
+            self.assertEqual(r.status, 200, r)
+
+        def lost():
+            m = re.search(rb"^ghp_audit_records_lost_total (\d+)$",
+                          g.metrics().body, re.M)
+            return int(m.group(1)) if m else -1
+        g.wait_for(lambda: lost() >= 5, 10, "five lost records counted")
+        self.assertEqual(g.log().count("records are lost"), 1,
+                         g.log_tail())
+        # Space again (another file, as above): written, and said.
+        good = os.path.join(g.dir, "audit.log")
+        g.extra = 'log audit "%s" unwritable serve\n' % good
+        g.write_config()
+        rc, _, err = g.reload()
+        self.assertEqual(rc, 0, err)
+        g.wait_for(lambda: g.api("GET", "/repos/acme/widgets",
+                                 tok).status == 200 and
+                   any(x.get("decision") == "allow"
+                       for x in read_json_lines(good)), 10,
+                   "records written after the reload")
 
 
 if __name__ == "__main__":

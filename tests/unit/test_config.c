@@ -778,6 +778,36 @@ test_allow_anonymous(void)
 	    "\"anonymous\", got \"everyone\"");
 }
 
+/* log audit FILE [unwritable refuse|serve] */
+static void
+test_audit_unwritable(void)
+{
+	struct config	*c;
+
+	c = parse(L "log audit \"/var/log/a\" unwritable serve\n");
+	CHECK(c != NULL && c->audit_serve == 1);
+	if (c != NULL) {
+		CHECK_STR(c->log_audit, "/var/log/a");
+		round_trip(c);
+	}
+	config_free(c);
+	c = parse(L "log audit /var/log/a unwritable refuse\n");
+	CHECK(c != NULL && c->audit_serve == 0);
+	config_free(c);
+	c = parse(L "log audit /var/log/a\n");
+	CHECK(c != NULL && c->audit_serve == 0);
+	if (c != NULL)
+		round_trip(c);
+	config_free(c);
+	fails(L "log audit /var/log/a unwritable ignore\n", "t.conf:2: log "
+	    "audit: unwritable: expected \"refuse\" or \"serve\", got "
+	    "\"ignore\"");
+	fails(L "log audit /var/log/a unwritable\n", "t.conf:2: log audit: "
+	    "unwritable: expected \"refuse\" or \"serve\", got end of line");
+	fails(L "log audit /var/log/a serve\n", "t.conf:2: log audit: "
+	    "expected end of line, got \"serve\"");
+}
+
 static void
 test_errors_duplicates(void)
 {
@@ -1677,6 +1707,7 @@ main(void)
 	config_set_error_cb(collect, NULL);
 	UNIT_RUN(test_sample);
 	UNIT_RUN(test_allow_anonymous);
+	UNIT_RUN(test_audit_unwritable);
 	UNIT_RUN(test_minimal);
 	UNIT_RUN(test_every_keyword);
 	UNIT_RUN(test_syntax);
