@@ -171,10 +171,14 @@ curlev_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 	if (se == NULL) {
 		se = xcalloc(1, sizeof(*se));
 		se->fd = s;
+		se->ev = event_new(cev_base, s, kind, curlev_sock_cb, NULL);
 		curl_multi_assign(multi, s, se);
-	} else
-		event_free(se->ev);
-	se->ev = event_new(cev_base, s, kind, curlev_sock_cb, NULL);
+	} else if (event_get_events(se->ev) == kind)
+		return 0;		/* already watched so */
+	else {
+		event_del(se->ev);
+		event_assign(se->ev, cev_base, s, kind, curlev_sock_cb, NULL);
+	}
 	event_add(se->ev, NULL);
 	return 0;
 }

@@ -53,6 +53,7 @@ const struct msg_type_info msg_types[MSG_TYPE_MAX] = {
 	[MSG_KH_INTERCEPT] =	T("kh-intercept", MP_BYTES, 0, 0),
 	[MSG_KH_CERT_REQ] =	T("kh-cert-req", MP_BYTES, 0, 0),
 	[MSG_KH_CERT] =		T("kh-cert", MP_BYTES, 0, 0),
+	[MSG_RECORDS] =		T("records", MP_TEXT, 0, 0),
 	[MSG_CTL_HELLO] =	T("ctl-hello", MP_FIXED,
 				    sizeof(struct msg_ctl_hello), 0),
 	[MSG_CTL_STATUS] =	T("ctl-status", MP_NONE, 0, 0),

@@ -116,6 +116,12 @@ enum msg_type {
 	/* keyholder -> worker: struct msg_kh_cert + DER certificate */
 	MSG_KH_CERT,
 	/*
+	 * worker -> master: audit and access records, one per line, each
+	 * line's first byte saying which log ('a' audit, 'x' access): what a
+	 * turn of the worker's loop produced, in one message
+	 */
+	MSG_RECORDS,
+	/*
 	 * ghpctl -> master.  Fixed numbers from here on, so that a ghpctl
 	 * and a ghp of different versions still understand each other's
 	 * hello and can say that they differ.

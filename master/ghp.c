@@ -190,13 +190,65 @@ master_log_record(int fd, const void *data, size_t len)
 {
 	struct iovec iov[2];
 
-	if (fd == -1)
-		return;
 	iov[0].iov_base = (void *)data;
 	iov[0].iov_len = len;
 	iov[1].iov_base = "\n";
 	iov[1].iov_len = 1;
-	if (writev(fd, iov, 2) == (ssize_t)len + 1) {
+	master_log_lines(fd, iov, 2, len + 1);
+}
+
+/*
+ * A worker's MSG_RECORDS: lines led by 'a' (audit) or 'x' (access).
+ * Each log's lines go out in one writev(2) (one per MASTER_RECORDS_MAX
+ * lines), whole lines only.  Anything else is -1 (the worker is
+ * broken), with nothing written.
+ */
+int
+master_log_records(const uint8_t *data, size_t len)
+{
+	struct iovec audit[MASTER_RECORDS_MAX], access[MASTER_RECORDS_MAX];
+	size_t na = 0, nx = 0, la = 0, lx = 0, n;
+	const uint8_t *p = data, *end = data + len, *nl;
+
+	for (p = data; p < end; p = nl + 1)
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    nl - p < 2 || (p[0] != 'a' && p[0] != 'x'))
+			return -1;
+	for (p = data; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)(nl - p);		/* the line, its '\n' after */
+		if (na == MASTER_RECORDS_MAX) {
+			master_log_lines(master->audit_fd, audit, (int)na, la);
+			na = la = 0;
+		}
+		if (nx == MASTER_RECORDS_MAX) {
+			master_log_lines(master->access_fd, access, (int)nx,
+			    lx);
+			nx = lx = 0;
+		}
+		if (p[0] == 'a') {
+			audit[na].iov_base = (void *)(p + 1);
+			audit[na++].iov_len = n;
+			la += n;
+		} else {
+			access[nx].iov_base = (void *)(p + 1);
+			access[nx++].iov_len = n;
+			lx += n;
+		}
+	}
+	if (na > 0)
+		master_log_lines(master->audit_fd, audit, (int)na, la);
+	if (nx > 0)
+		master_log_lines(master->access_fd, access, (int)nx, lx);
+	return 0;
+}
+
+void
+master_log_lines(int fd, const struct iovec *iov, int n, size_t len)
+{
+	if (fd == -1)
+		return;
+	if (writev(fd, iov, n) == (ssize_t)len) {
 		if (fd == master->audit_fd && master->audit_losing) {
 			log_warnx("audit log: written again, after %llu lost "
 			    "records", (unsigned long long)master->audit_lost);

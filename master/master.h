@@ -117,6 +117,11 @@ void	 proc_stop_old_generations(void);
 void	 proc_stop_all(void);
 void	 proc_reap(void);
 /* Tell running workers (or one starting) that the audit log fails. */
+/* Lines per writev(2) of MSG_RECORDS (IOV_MAX is 1024). */
+#define MASTER_RECORDS_MAX	1024
+struct iovec;
+int	 master_log_records(const uint8_t *, size_t);
+void	 master_log_lines(int, const struct iovec *, int, size_t);
 void	 proc_audit_failing(struct proc *);
 void	 proc_kill_all(void);
 int	 proc_count_live(enum proc_role);

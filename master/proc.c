@@ -400,6 +400,10 @@ proc_dispatch(struct chan *c, struct msg *m, void *arg)
 		master_log_record(m->hdr.type == MSG_AUDIT ?
 		    master->audit_fd : master->access_fd, m->data, m->len);
 		return 0;
+	case MSG_RECORDS:
+		if (p->role != ROLE_WORKER)
+			return -1;
+		return master_log_records(m->data, m->len);
 	case MSG_KH_CTL_ANSWER:
 		if (p->role != ROLE_KEYHOLDER)
 			return -1;

@@ -198,18 +198,44 @@ request_forward(struct request *r, const char *cred, size_t credlen)
 			xasprintf(&url, "https://%s%s%s%.*s",
 			    r->conn->tunnel_host, r->path, r->query ? "?" : "",
 			    (int)r->querylen, r->query ? r->query : "");
-		r->xfer = upstream_start_to(url, r->connect_to, r->method,
-		    intercept_headers(r, cred, cred ? credlen : 0), body_len,
-		    &request_upstream_ops, r);
+		r->up_headers = intercept_headers(r, cred, cred ? credlen : 0);
 	} else {
 		xasprintf(&url, "%s%s%s%.*s", req_conf->upstream[r->up],
 		    r->path, r->query ? "?" : "", (int)r->querylen,
 		    r->query ? r->query : "");
-		r->xfer = upstream_start(url, r->method, request_headers(r,
-		    cred, credlen), body_len, &request_upstream_ops, r);
+		r->up_headers = request_headers(r, cred, credlen);
 	}
-	free(url);
+	r->up_url = url;
+	r->up_body_len = body_len;
 	metrics_stage(STAGE_CREDENTIAL, monotime_us() - r->t_us);
+	/* Its audit record goes to the master first (records.c). */
+	records_then_start(r);
+}
+
+void
+request_start_upstream(struct request *r)
+{
+	struct curl_slist *headers = r->up_headers;
+	char *url = r->up_url;
+
+	r->up_headers = NULL;
+	r->up_url = NULL;
+	if (r->route == ROUTE_INTERCEPT)
+		r->xfer = upstream_start_to(url, r->connect_to, r->method,
+		    headers, r->up_body_len, &request_upstream_ops, r);
+	else
+		r->xfer = upstream_start(url, r->method, headers,
+		    r->up_body_len, &request_upstream_ops, r);
+	free(url);
+}
+
+void
+request_unstarted_free(struct request *r)
+{
+	upstream_headers_free(r->up_headers);
+	r->up_headers = NULL;
+	free(r->up_url);
+	r->up_url = NULL;
 }
 
 /* --- the token --- */

@@ -36,6 +36,7 @@ static const char	*request_route_label(const struct request *);
 const struct config		*req_conf;
 static struct chan		*req_master;
 static uint64_t			 req_seq;
+static unsigned int		 req_pid;
 static char			 req_api_host[256];	/* of "upstream api" */
 
 /* The host name of "upstream api", without port or brackets. */
@@ -58,10 +59,13 @@ request_api_host(const char *url)
 }
 
 void
-request_init(const struct config *conf, struct chan *master)
+request_init(const struct config *conf, struct chan *master,
+    struct event_base *base)
 {
 	req_conf = conf;
 	req_master = master;
+	req_pid = (unsigned int)getpid();
+	records_init(base, master);
 	request_api_host(conf->upstream[UPSTREAM_API]);
 	authorize_init(conf);
 }
@@ -73,6 +77,7 @@ request_free(struct request *r)
 		tcache_cancel(r->waiter);
 	if (r->xfer != NULL)
 		upstream_cancel(r->xfer);
+	records_forget(r);
 	if (r->check != NULL)
 		sites_abort(r);
 	proxy_abort(r);
@@ -113,14 +118,7 @@ now_rfc3339(char *buf, size_t len)
 static void
 request_record(uint16_t type, json_t *o)
 {
-	char *s;
-
-	if ((s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
-	    JSON_REAL_PRECISION(16))) != NULL) {
-		chan_send(req_master, type, 0, 0, -1, s, strlen(s));
-		free(s);
-	}
-	json_decref(o);
+	records_add(type, o);
 }
 
 static json_t *
@@ -734,8 +732,8 @@ request_start(struct conn *c, const char *head, size_t len)
 	r->raw = (char *)head;
 	r->t_start = monotime_ms();
 	r->t0_us = monotime_us();
-	(void)snprintf(r->id, sizeof(r->id), "%08x%08x",
-	    (unsigned int)getpid(), (unsigned int)++req_seq);
+	(void)snprintf(r->id, sizeof(r->id), "%08x%08x", req_pid,
+	    (unsigned int)++req_seq);
 	http_parser_init(&r->p);
 	if (http_parse_head(&r->p, head, len, &err) != HTTP_OK)
 		fatalx("%s: a head parsed twice differs", __func__);

@@ -18,7 +18,11 @@
 struct chan;
 
 /* The worker's config and master channel, for records. */
-void	request_init(const struct config *, struct chan *master);
+struct event_base;
+void	request_init(const struct config *, struct chan *master,
+	    struct event_base *);
+/* Send the audit and access records queued in this turn now (exiting). */
+void	records_flush(void);
 /*
  * Before privileges are dropped: the mirrors' addresses and the netrc
  * credentials for checking them (sites.c).

@@ -18,6 +18,8 @@
 #ifndef GHP_REQUEST_PRIV_H
 #define GHP_REQUEST_PRIV_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +62,9 @@ struct resolve_wait;
 struct bufferevent;
 struct graphql;
 struct json_t;
+struct curl_slist;
+struct event_base;
+struct chan;
 
 struct request {
 	struct conn		*conn;
@@ -115,6 +120,12 @@ struct request {
 	const char		*collect_why;	/* the 413's message */
 	void			(*collect_then)(struct request *);
 	struct graphql		*gql;		/* graphql.c */
+	/* ready to go upstream, waiting for its audit record (records.c) */
+	TAILQ_ENTRY(request)	 rec_entry;
+	int			 rec_waiting;
+	char			*up_url;
+	struct curl_slist	*up_headers;	/* holds the credential */
+	int64_t			 up_body_len;
 	uint64_t		 bytes_in;
 	/* the answer */
 	struct upstream_xfer	*xfer;
@@ -152,8 +163,24 @@ void	request_answer(struct request *, int status, const char *ctype,
 void	request_collect(struct request *, size_t max, const char *why,
 	    void (*then)(struct request *));
 
+/*
+ * records.c: records_add() queues an audit (MSG_AUDIT) or access
+ * (MSG_ACCESS) record, taking o; what a turn of the loop queued goes to
+ * the master in one message, records_flush() sends it now.
+ * records_then_start() has r's transfer started
+ * (request_start_upstream()) once the records queued so far are sent;
+ * records_forget() takes r off that queue if it is on it (r is being
+ * freed: its prepared transfer is dropped, request_unstarted_free()).
+ */
+void	records_init(struct event_base *, struct chan *);
+void	records_add(uint16_t, struct json_t *);
+void	records_then_start(struct request *);
+void	records_forget(struct request *);
+
 /* authorize.c */
 void	authorize_init(const struct config *);
+void	request_start_upstream(struct request *);
+void	request_unstarted_free(struct request *);
 void	request_authorize(struct request *);
 void	request_forward(struct request *, const char *cred, size_t credlen);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -297,13 +298,23 @@ upstream_start_to(const char *url, const char *connect_to,
 	return x;
 }
 
+void
+upstream_headers_free(struct curl_slist *list)
+{
+	struct curl_slist *l;
+
+	for (l = list; l != NULL; l = l->next)
+		sodium_memzero(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 static void
 upstream_free(struct upstream_xfer *x)
 {
 	curlev_remove(x->easy);
 	curl_easy_cleanup(x->easy);
 	event_free(x->stall);
-	curl_slist_free_all(x->headers);
+	upstream_headers_free(x->headers);
 	curl_slist_free_all(x->connect_to);
 	evbuffer_free(x->resp_headers);
 	free(x);

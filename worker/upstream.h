@@ -63,6 +63,8 @@ struct upstream_xfer *upstream_start_to(const char *url,
 	    const char *connect_to, const char *method,
 	    struct curl_slist *headers, int64_t body_len,
 	    const struct upstream_ops *, void *arg);
+/* Free a header list, zeroing each line first (they hold credentials). */
+void	upstream_headers_free(struct curl_slist *);
 void	upstream_resume_recv(struct upstream_xfer *);
 void	upstream_resume_send(struct upstream_xfer *);
 /* Abandon a transfer (the client went away); no callback follows. */

@@ -67,8 +67,10 @@ worker_log_sink(int priority, const char *line)
 static void __attribute__((__noreturn__))
 worker_exit(int status)
 {
-	if (w.master != NULL)
+	if (w.master != NULL) {
+		records_flush();
 		chan_flush(w.master);
+	}
 	exit(status);
 }
 
@@ -205,6 +207,27 @@ worker_tls(const struct worker_args *args)
 	}
 }
 
+/*
+ * With epoll's change list, the interest changes libcurl asks for in one
+ * turn of the loop (a connection's socket removed and added again,
+ * reading swapped for writing) reach the kernel as one epoll_ctl(2), or
+ * none, at the turn's end.
+ */
+static struct event_base *
+worker_event_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	(void)event_config_set_flag(cfg,
+	    EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 void
 worker_main(const struct worker_args *args)
 {
@@ -214,7 +237,7 @@ worker_main(const struct worker_args *args)
 	    args->generation, args->slot);
 	log_procname(w.name);
 	priv_nodump();
-	if ((w.base = event_base_new()) == NULL)
+	if ((w.base = worker_event_base()) == NULL)
 		fatalx("event_base_new");
 	w.master = chan_new(w.base, args->chan_fd, "master",
 	    worker_master_dispatch, worker_master_closed, NULL);
@@ -229,7 +252,7 @@ worker_main(const struct worker_args *args)
 	    args->conf->chroot : NULL);
 	tcache_init(w.base, args->conf);
 	certs_init(w.base);
-	request_init(args->conf, w.master);
+	request_init(args->conf, w.master, w.base);
 	tunnel_init(w.base, w.master);
 	server_init(w.base, args->conf, args->listeners, args->nlisteners);
 	sandbox_enter(SANDBOX_WORKER);
