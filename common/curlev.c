@@ -38,6 +38,7 @@ struct sock_ev {
 static CURLM			*multi;
 static struct event_base	*cev_base;
 static struct event		*cev_timer;
+static int			 cev_due_now;	/* libcurl asked for 0 ms */
 static struct curl_blob		 ca_blob;
 static struct curl_slist	*resolve_list;
 static int			 usable[UPSTREAM_MAX];	/* has an address */
@@ -188,6 +189,7 @@ curlev_timer_cb(int fd, short what, void *arg)
 {
 	int running;
 
+	cev_due_now = 0;
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	curlev_check();
 }
@@ -197,6 +199,7 @@ curlev_timer(CURLM *m, long timeout_ms, void *userp)
 {
 	struct timeval tv;
 
+	cev_due_now = timeout_ms == 0;
 	if (timeout_ms < 0) {
 		evtimer_del(cev_timer);
 		return 0;
@@ -205,6 +208,19 @@ curlev_timer(CURLM *m, long timeout_ms, void *userp)
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(cev_timer, &tv);
 	return 0;
+}
+
+void
+curlev_kick(void)
+{
+	int running;
+
+	if (!cev_due_now)
+		return;
+	cev_due_now = 0;
+	evtimer_del(cev_timer);
+	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curlev_check();
 }
 
 /*

@@ -38,6 +38,12 @@ int	curlev_resolve_url(const char *what, const char *url);
 /* Sets url too. */
 void	curlev_prepare(CURL *, const char *url);
 void	curlev_add(CURL *, curlev_done_cb, void *arg);
+/*
+ * Let libcurl act now on what it asked to do at once (transfers just
+ * added), rather than on the next turn of the loop.  Not from inside a
+ * libcurl callback.
+ */
+void	curlev_kick(void);
 void	curlev_remove(CURL *);
 /* Call after curl_easy_pause(): collects transfers that finished. */
 void	curlev_check(void);

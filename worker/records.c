@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "chan.h"
+#include "curlev.h"
 #include "log.h"
 #include "msg.h"
 #include "request.h"
@@ -132,4 +133,6 @@ records_flush_cb(int fd, short ev, void *arg)
 		r->rec_waiting = 0;
 		request_start_upstream(r);	/* may end r */
 	}
+	/* The transfers just added are sent in this turn. */
+	curlev_kick();
 }
