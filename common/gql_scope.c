@@ -41,53 +41,12 @@
 #include "gql_scope.h"
 #include "gqltab.h"
 
-enum ctx_kind {
-	CTX_ROOT,
-	CTX_PUBLIC,
-	CTX_ACCOUNT,
-	CTX_REPO,		/* one of the token's, or a mutation's target */
-	CTX_FOREIGN,		/* a repository ghp cannot prove in scope */
-	CTX_INTRO,
-	CTX_NAME		/* only leaf fields (GQLE_NAME) */
-};
-
-struct ctx {
-	enum ctx_kind	 kind;
-	const char	*perms[2];	/* CTX_REPO: of the nearest data */
-	int		 as_issue;	/* a pull request read as an issue */
-	char		 repo[SCOPE_REPO_MAX];	/* "" for a mutation's */
-};
-
-struct frame {
-	uint32_t	 type;
-	struct ctx	 ctx;
-	/* a mixed abstract type: how it was entered, and the type that
-	 * bounds it when a fragment narrowed it to another abstract type */
-	int		 mixed;
-	int		 narrowed;
-	uint32_t	 within;
-	struct ctx	 parent;
-	uint32_t	 via_type;
-	const struct gqltab_field *via;
-};
-
-struct walk {
-	const struct scope *sc;
-	const struct gql_doc *doc;
-	const struct gql_operation *op;
-	json_t		*vars;
-	struct gql_result *res;
-	size_t		 budget;
-	char		 path[192];
-	size_t		 pathlen;
-};
+#include "gql_walk.h"
 
 static const char *const metadata_perms[2] = { "metadata", NULL };
 
 static int	walk_set(struct walk *, const struct frame *,
 		    const struct gql_selection *, int);
-static int	add_target(struct walk *, const char *, size_t);
-static int	node_targets(struct walk *, const struct gql_selection *);
 
 /* --- results --- */
 
@@ -117,8 +76,8 @@ vdeny(struct gql_result *res, const char *path, enum scope_code code,
 	return -1;
 }
 
-static int __attribute__((__format__(printf, 3, 4)))
-deny(struct walk *w, enum scope_code code, const char *fmt, ...)
+int
+gql_deny(struct walk *w, enum scope_code code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -315,134 +274,6 @@ note_permission(struct walk *w, const char *perm, enum scope_level level)
 	}
 }
 
-/* --- values: literals and variables --- */
-
-/* The definition of $name; NULL if none, or (ambiguous) more than one. */
-static const struct gql_variable *
-variable_def(const struct walk *w, const char *name)
-{
-	const struct gql_variable *v, *found = NULL;
-
-	for (v = w->op->variables; v != NULL; v = v->next)
-		if (strcmp(v->name, name) == 0) {
-			if (found != NULL)
-				return NULL;
-			found = v;
-		}
-	return found;
-}
-
-/*
- * The argument or input object member called name.  Two of one name
- * are invalid GraphQL that a server might read either way, so they are
- * an error here (-1), never a choice; 0 when there is none.
- */
-static int
-arg_find(const struct gql_argument *args, const char *name,
-    const struct gql_value **out)
-{
-	const struct gql_argument *a;
-
-	*out = NULL;
-	for (a = args; a != NULL; a = a->next)
-		if (strcmp(a->name, name) == 0) {
-			if (*out != NULL)
-				return -1;
-			*out = a->value;
-		}
-	return *out != NULL;
-}
-
-static int
-member_find(const struct gql_value *obj, const char *name,
-    const struct gql_value **out)
-{
-	const struct gql_value *m;
-
-	*out = NULL;
-	for (m = obj->items; m != NULL; m = m->next)
-		if (strcmp(m->name, name) == 0) {
-			if (*out != NULL)
-				return -1;
-			*out = m;
-		}
-	return *out != NULL;
-}
-
-/*
- * A string at path (an argument, then input object members) in a field's
- * arguments: 1 found (*out, *len), 0 absent or null, -1 not a string.
- * Variables are resolved from the request, then from their defaults.
- */
-static int
-value_at(const struct walk *w, const struct gql_argument *args,
-    const char *path, const char **out, size_t *len)
-{
-	const struct gql_value *v = NULL;
-	const struct gql_variable *def;
-	json_t *j = NULL;
-	char seg[64];
-	const char *p = path, *dot;
-	size_t n;
-	int first = 1, rc;
-
-	while (*p != '\0') {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		if (n >= sizeof(seg))
-			return -1;
-		memcpy(seg, p, n);
-		seg[n] = '\0';
-		p += n + (dot ? 1 : 0);
-		if (j != NULL) {
-			if (!json_is_object(j))
-				return json_is_null(j) ? 0 : -1;
-			if ((j = json_object_get(j, seg)) == NULL)
-				return 0;
-			continue;
-		}
-		if (first) {
-			if ((rc = arg_find(args, seg, &v)) != 1)
-				return rc;
-			first = 0;
-		} else {
-			if (v->kind == GQL_V_NULL)
-				return 0;
-			if (v->kind != GQL_V_OBJECT)
-				return -1;
-			if ((rc = member_find(v, seg, &v)) != 1)
-				return rc;
-		}
-		if (v->kind == GQL_V_VARIABLE) {
-			if ((def = variable_def(w, v->s)) == NULL)
-				return -1;
-			if (w->vars == NULL ||
-			    (j = json_object_get(w->vars, v->s)) == NULL) {
-				if ((v = def->default_value) == NULL)
-					return 0;
-				if (v->kind == GQL_V_VARIABLE)
-					return -1;
-			}
-		}
-	}
-	if (j != NULL) {
-		if (json_is_null(j))
-			return 0;
-		if (!json_is_string(j))
-			return -1;
-		*out = json_string_value(j);
-		*len = json_string_length(j);
-		return 1;
-	}
-	if (v == NULL || v->kind == GQL_V_NULL)
-		return 0;
-	if (v->kind != GQL_V_STRING)
-		return -1;
-	*out = v->s;
-	*len = v->len;
-	return 1;
-}
-
 /* --- entering objects --- */
 
 static int
@@ -459,15 +290,15 @@ enter_data(struct walk *w, const struct ctx *pc,
 	    p->class == GQLC_REPOSITORY)
 		return 0;
 	if (fd != NULL && fd->edge == GQLE_FOREIGN)
-		return deny(w, SCOPE_E_REPO, "may reach %s of a repository "
+		return gql_deny(w, SCOPE_E_REPO, "may reach %s of a repository "
 		    "outside this token's scope", r->name);
 	if (pc->kind == CTX_FOREIGN)
-		return deny(w, SCOPE_E_REPO, "reads %s of a repository ghp "
+		return gql_deny(w, SCOPE_E_REPO, "reads %s of a repository ghp "
 		    "cannot prove is in this token's scope", r->name);
 	if (pc->kind == CTX_PUBLIC && r->class == GQLC_INHERIT)
 		return 0;
 	if (pc->kind != CTX_REPO)
-		return deny(w, SCOPE_E_REPO, "reads %s across repositories: "
+		return gql_deny(w, SCOPE_E_REPO, "reads %s across repositories: "
 		    "ask for it under repository(owner:, name:)", r->name);
 	if (r->class == GQLC_INHERIT || (fd != NULL && fd->edge == GQLE_PART))
 		return 0;
@@ -483,7 +314,7 @@ enter_data(struct walk *w, const struct ctx *pc,
 		perms_text(r->perms, SCOPE_READ, need, sizeof(need));
 		w->res->sr.permission = r->perms[0];
 		w->res->sr.level = SCOPE_READ;
-		return deny(w, SCOPE_E_PERMISSION, "needs %s on %s", need,
+		return gql_deny(w, SCOPE_E_PERMISSION, "needs %s on %s", need,
 		    pc->repo[0] ? pc->repo : "the repository of the objects named");
 	}
 	note_permission(w, got, SCOPE_READ);
@@ -504,18 +335,18 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 	nf->ctx = *pc;
 	nf->ctx.as_issue = 0;
 	if (fd != NULL && fd->edge == GQLE_REFUSE)
-		return deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
+		return gql_deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
 		    fd->note);
 	if (fd != NULL && fd->edge == GQLE_NAME) {
 		if (pc->kind != CTX_REPO)
-			return deny(w, SCOPE_E_REPO, "reads %s across "
+			return gql_deny(w, SCOPE_E_REPO, "reads %s across "
 			    "repositories", r->name);
 		nf->ctx.kind = CTX_NAME;
 		return 0;
 	}
 	switch (r->class) {
 	case GQLC_REFUSE:
-		return deny(w, SCOPE_E_POLICY, "%s is refused for scoped "
+		return gql_deny(w, SCOPE_E_POLICY, "%s is refused for scoped "
 		    "tokens: %s", r->name, r->note);
 	case GQLC_INTROSPECTION:
 		nf->ctx.kind = CTX_INTRO;
@@ -541,13 +372,13 @@ enter(struct walk *w, const struct ctx *pc, uint32_t ptype,
 			nf->ctx.repo[0] = '\0';
 			return 0;
 		}
-		return deny(w, SCOPE_E_REPO, "reaches repositories that may "
+		return gql_deny(w, SCOPE_E_REPO, "reaches repositories that may "
 		    "be outside this token's scope");
 	case GQLC_DATA:
 	case GQLC_INHERIT:
 		return enter_data(w, pc, type_at(ptype), fd, r, nf);
 	default:
-		return deny(w, SCOPE_E_UNKNOWN, "%s is not in ghp's GraphQL "
+		return gql_deny(w, SCOPE_E_UNKNOWN, "%s is not in ghp's GraphQL "
 		    "policy", r->name);
 	}
 }
@@ -559,9 +390,9 @@ enter_repository(struct walk *w, const struct gql_selection *s,
 	const char *owner, *name;
 	size_t olen, nlen;
 
-	if (value_at(w, s->args, "owner", &owner, &olen) != 1 ||
-	    value_at(w, s->args, "name", &name, &nlen) != 1)
-		return deny(w, SCOPE_E_REQUEST, "needs owner and name given "
+	if (gql_value_at(w, s->args, "owner", &owner, &olen) != 1 ||
+	    gql_value_at(w, s->args, "name", &name, &nlen) != 1)
+		return gql_deny(w, SCOPE_E_REQUEST, "needs owner and name given "
 		    "as strings or variables that hold strings");
 	memset(nf, 0, sizeof(*nf));
 	nf->type = rtype;
@@ -569,7 +400,7 @@ enter_repository(struct walk *w, const struct gql_selection *s,
 	nf->ctx.perms[0] = metadata_perms[0];
 	if (olen > SCOPE_OWNER_MAX || nlen > SCOPE_NAME_MAX ||
 	    memchr(owner, '/', olen) != NULL)
-		return deny(w, SCOPE_E_REPO, "names no repository of this "
+		return gql_deny(w, SCOPE_E_REPO, "names no repository of this "
 		    "token's");
 	(void)snprintf(nf->ctx.repo, sizeof(nf->ctx.repo), "%.*s/%.*s",
 	    (int)olen, owner, (int)nlen, name);
@@ -577,7 +408,7 @@ enter_repository(struct walk *w, const struct gql_selection *s,
 		memcpy(w->res->sr.repo, nf->ctx.repo, sizeof(w->res->sr.repo));
 	if (!scope_repo_allowed(w->sc, owner, olen, name, nlen)) {
 		memcpy(w->res->sr.repo, nf->ctx.repo, sizeof(w->res->sr.repo));
-		return deny(w, SCOPE_E_REPO, "repository %s is outside this "
+		return gql_deny(w, SCOPE_E_REPO, "repository %s is outside this "
 		    "token's scope", nf->ctx.repo);
 	}
 	note_permission(w, "metadata", SCOPE_READ);
@@ -595,7 +426,7 @@ enter_root(struct walk *w, const struct frame *f,
 	case GQLE_ROOT_REPOSITORY:
 		return enter_repository(w, s, fd->type, nf);
 	case GQLE_ROOT_NODE:
-		if (node_targets(w, s) == -1)
+		if (gql_node_targets(w, s) == -1)
 			return -1;
 		memset(&pc, 0, sizeof(pc));
 		pc.kind = CTX_REPO;
@@ -607,180 +438,43 @@ enter_root(struct walk *w, const struct frame *f,
 		pc.kind = CTX_PUBLIC;
 		break;
 	default:
-		return deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
+		return gql_deny(w, SCOPE_E_POLICY, "refused for scoped tokens: %s",
 		    fd->note ? fd->note : "not analysed by ghp");
 	}
 	if (enter(w, &pc, f->type, fd, fd->type, nf) == -1)
 		return -1;
 	if (nf->mixed || (nf->ctx.kind != CTX_ACCOUNT &&
 	    nf->ctx.kind != CTX_PUBLIC))
-		return deny(w, SCOPE_E_POLICY, "not analysed by ghp");
+		return gql_deny(w, SCOPE_E_POLICY, "not analysed by ghp");
 	return 0;
 }
 
 /* --- mutations --- */
 
 static int
-add_target(struct walk *w, const char *id, size_t len)
-{
-	struct gql_result *res = w->res;
-	size_t i;
-
-	if (len == 0 || len >= GQL_ID_MAX || memchr(id, '\0', len) != NULL)
-		return deny(w, SCOPE_E_REQUEST, "a target ID is empty or "
-		    "longer than %d bytes", GQL_ID_MAX - 1);
-	for (i = 0; i < res->ntargets; i++)
-		if (strlen(res->targets[i]) == len &&
-		    memcmp(res->targets[i], id, len) == 0)
-			return 0;
-	if (res->ntargets == GQL_MAX_TARGETS)
-		return deny(w, SCOPE_E_POLICY, "more than %d objects to "
-		    "check in one request", GQL_MAX_TARGETS);
-	memcpy(res->targets[res->ntargets], id, len);
-	res->targets[res->ntargets++][len] = '\0';
-	return 0;
-}
-
-static int
-target_name(struct walk *w, const char *p, size_t len)
-{
-	const char *slash = memchr(p, '/', len);
-
-	if (slash == NULL || !scope_repo_allowed(w->sc, p, (size_t)(slash -
-	    p), slash + 1, len - (size_t)(slash - p) - 1)) {
-		(void)snprintf(w->res->sr.repo, sizeof(w->res->sr.repo),
-		    "%.*s", (int)len, p);
-		return deny(w, SCOPE_E_REPO, "repository %.*s is outside "
-		    "this token's scope", (int)(len > 140 ? 140 : len), p);
-	}
-	if (w->res->sr.repo[0] == '\0')
-		(void)snprintf(w->res->sr.repo, sizeof(w->res->sr.repo),
-		    "%.*s", (int)len, p);
-	return 0;
-}
-
-/* The IDs of node(id:) or nodes(ids:): literals or variables. */
-static int
-node_targets(struct walk *w, const struct gql_selection *s)
-{
-	const struct gql_value *v;
-	json_t *j, *x;
-	const char *p;
-	size_t len, i;
-	int rc, n = 0;
-
-	if (strcmp(s->name, "node") == 0) {
-		if (value_at(w, s->args, "id", &p, &len) != 1)
-			return deny(w, SCOPE_E_REQUEST, "needs an id given as "
-			    "a string");
-		return add_target(w, p, len);
-	}
-	if (arg_find(s->args, "ids", &v) != 1)
-		return deny(w, SCOPE_E_REQUEST, "needs ids, once");
-	if (v->kind == GQL_V_VARIABLE) {
-		if (variable_def(w, v->s) == NULL || w->vars == NULL ||
-		    !json_is_array(j = json_object_get(w->vars, v->s)))
-			return deny(w, SCOPE_E_REQUEST, "ids must be a list "
-			    "of strings the request gives");
-		json_array_foreach(j, i, x) {
-			if (!json_is_string(x))
-				return deny(w, SCOPE_E_REQUEST, "ids must be "
-				    "strings");
-			if (add_target(w, json_string_value(x),
-			    json_string_length(x)) == -1)
-				return -1;
-			n++;
-		}
-		return n > 0 ? 0 : deny(w, SCOPE_E_REQUEST, "no ids");
-	}
-	if (v->kind != GQL_V_LIST)
-		return deny(w, SCOPE_E_REQUEST, "ids must be a list");
-	for (v = v->items; v != NULL; v = v->next) {
-		if (v->kind == GQL_V_VARIABLE) {
-			x = w->vars ? json_object_get(w->vars, v->s) : NULL;
-			if (variable_def(w, v->s) == NULL || !json_is_string(x))
-				return deny(w, SCOPE_E_REQUEST, "ids must be "
-				    "strings");
-			rc = add_target(w, json_string_value(x),
-			    json_string_length(x));
-		} else if (v->kind == GQL_V_STRING)
-			rc = add_target(w, v->s, v->len);
-		else
-			return deny(w, SCOPE_E_REQUEST, "ids must be strings");
-		if (rc == -1)
-			return -1;
-		n++;
-	}
-	return n > 0 ? 0 : deny(w, SCOPE_E_REQUEST, "no ids");
-}
-
-/* One '+'-term of a target rule: the first '|' alternative present. */
-static int
-target_term(struct walk *w, const struct gql_selection *s, const char *t,
-    size_t tlen)
-{
-	char alt[128];
-	const char *p = t, *bar, *v;
-	size_t n, vlen;
-	int optional = 0, byname, rc;
-
-	while (p < t + tlen) {
-		bar = memchr(p, '|', (size_t)(t + tlen - p));
-		n = bar ? (size_t)(bar - p) : (size_t)(t + tlen - p);
-		if (n >= sizeof(alt))
-			return deny(w, SCOPE_E_POLICY, "bad target rule");
-		memcpy(alt, p, n);
-		alt[n] = '\0';
-		p += n + (bar ? 1 : 0);
-		if (n > 0 && alt[n - 1] == '?') {
-			optional = 1;
-			alt[--n] = '\0';
-		}
-		byname = n > 5 && strcmp(alt + n - 5, "=name") == 0;
-		if (byname)
-			alt[n - 5] = '\0';
-		if ((rc = value_at(w, s->args, alt, &v, &vlen)) == -1)
-			return deny(w, SCOPE_E_REQUEST, "%s is not a string",
-			    alt);
-		if (rc == 1)
-			return byname ? target_name(w, v, vlen) :
-			    add_target(w, v, vlen);
-	}
-	if (optional)
-		return 0;
-	return deny(w, SCOPE_E_POLICY, "ghp cannot tell which repository "
-	    "this mutation changes");
-}
-
-static int
 enter_mutation(struct walk *w, const struct frame *f,
     const struct gqltab_field *fd, const struct gql_selection *s,
     struct frame *nf)
 {
-	const char *t = fd->targets, *plus, *got;
+	const char *got;
 	struct ctx pc;
 	char need[96];
 
 	if (fd->perms[0] == NULL)
-		return deny(w, SCOPE_E_POLICY, "this mutation is refused for "
+		return gql_deny(w, SCOPE_E_POLICY, "this mutation is refused for "
 		    "ghx_ tokens: it is not in ghp's GraphQL policy");
 	if ((got = holds(w->sc, fd->perms, fd->level)) == NULL) {
 		perms_text(fd->perms, fd->level, need, sizeof(need));
 		w->res->sr.permission = fd->perms[0];
 		w->res->sr.level = fd->level;
-		return deny(w, SCOPE_E_PERMISSION, "needs %s", need);
+		return gql_deny(w, SCOPE_E_PERMISSION, "needs %s", need);
 	}
 	if (w->res->sr.permission == NULL || w->res->sr.level < fd->level) {
 		w->res->sr.permission = got;
 		w->res->sr.level = fd->level;
 	}
-	while (*t != '\0') {
-		plus = strchr(t, '+');
-		if (target_term(w, s, t, plus ? (size_t)(plus - t) :
-		    strlen(t)) == -1)
-			return -1;
-		t = plus ? plus + 1 : t + strlen(t);
-	}
+	if (gql_mutation_targets(w, s, fd->targets) == -1)
+		return -1;
 	memset(&pc, 0, sizeof(pc));
 	pc.kind = CTX_REPO;
 	pc.perms[0] = fd->perms[0];
@@ -802,7 +496,7 @@ mixed_direct(struct walk *w, const struct frame *f, struct frame *as)
 
 	possible(f->type, &list, &n, &self);
 	if (!f->narrowed && n > 8)
-		return deny(w, SCOPE_E_POLICY, "%s may be any of %zu types: ask "
+		return gql_deny(w, SCOPE_E_POLICY, "%s may be any of %zu types: ask "
 		    "in fragments on the ones meant (... on Issue { id })",
 		    type_at(f->type)->name, n);
 	for (i = n; i-- > 0;) {
@@ -814,7 +508,7 @@ mixed_direct(struct walk *w, const struct frame *f, struct frame *as)
 		any = 1;
 	}
 	if (!any)
-		return deny(w, SCOPE_E_REQUEST, "no object type can be here");
+		return gql_deny(w, SCOPE_E_REQUEST, "no object type can be here");
 	as->type = f->type;
 	return 0;
 }
@@ -828,12 +522,12 @@ walk_intro_root(struct walk *w, const struct frame *f,
 	    "__Type";
 
 	if (f->type != gqltab_query || f->ctx.kind != CTX_ROOT)
-		return deny(w, SCOPE_E_REQUEST, "introspection fields are "
+		return gql_deny(w, SCOPE_E_REQUEST, "introspection fields are "
 		    "asked for at the query's root");
 	memset(&nf, 0, sizeof(nf));
 	nf.ctx.kind = CTX_INTRO;
 	if (type_find(tname, &nf.type) == -1 || s->sel == NULL)
-		return deny(w, SCOPE_E_REQUEST, "needs a selection");
+		return gql_deny(w, SCOPE_E_REQUEST, "needs a selection");
 	return walk_set(w, &nf, s->sel, depth + 1);
 }
 
@@ -858,18 +552,18 @@ walk_field_type(struct walk *w, const struct frame *f,
 
 	if (!is_composite(r)) {
 		if (s->sel != NULL)
-			return deny(w, SCOPE_E_REQUEST, "a leaf field has no "
+			return gql_deny(w, SCOPE_E_REQUEST, "a leaf field has no "
 			    "selection");
 		if (fd->edge == GQLE_REFUSE)
-			return deny(w, SCOPE_E_POLICY, "refused for scoped "
+			return gql_deny(w, SCOPE_E_POLICY, "refused for scoped "
 			    "tokens: %s", fd->note);
 		return 0;
 	}
 	if (s->sel == NULL)
-		return deny(w, SCOPE_E_REQUEST, "an object field needs a "
+		return gql_deny(w, SCOPE_E_REQUEST, "an object field needs a "
 		    "selection");
 	if (f->ctx.kind == CTX_NAME)
-		return deny(w, SCOPE_E_POLICY, "only the names of %s are "
+		return gql_deny(w, SCOPE_E_POLICY, "only the names of %s are "
 		    "readable here", type_at(f->type)->name);
 	if (f->type == gqltab_query && f->ctx.kind == CTX_ROOT)
 		rc = enter_root(w, f, fd, s, &nf);
@@ -895,16 +589,16 @@ walk_field(struct walk *w, const struct frame *f,
 
 	path_push(w, s->name);
 	if (strcmp(s->name, "__typename") == 0)
-		rc = s->sel ? deny(w, SCOPE_E_REQUEST, "a leaf field has no "
+		rc = s->sel ? gql_deny(w, SCOPE_E_REQUEST, "a leaf field has no "
 		    "selection") : 0;
 	else if (strcmp(s->name, "__schema") == 0 ||
 	    strcmp(s->name, "__type") == 0)
 		rc = walk_intro_root(w, f, s, depth);
 	else if ((fd = field_find(t, s->name)) == NULL)
-		rc = deny(w, SCOPE_E_UNKNOWN, "%s has no field %s in GitHub's "
+		rc = gql_deny(w, SCOPE_E_UNKNOWN, "%s has no field %s in GitHub's "
 		    "schema", t->name, s->name);
 	else if (f->ctx.as_issue && !issue_has(s->name))
-		rc = deny(w, SCOPE_E_PERMISSION, "needs pull_requests:read: "
+		rc = gql_deny(w, SCOPE_E_PERMISSION, "needs pull_requests:read: "
 		    "with issues:read a pull request shows only what an issue "
 		    "has");
 	else if (f->mixed && (rc = mixed_direct(w, f, &as)) == -1)
@@ -958,7 +652,7 @@ narrow_check(struct walk *w, const struct frame *f, uint32_t tc,
 		perms_text(o->perms, SCOPE_READ, need, sizeof(need));
 		w->res->sr.permission = o->perms[0];
 		w->res->sr.level = SCOPE_READ;
-		return deny(w, SCOPE_E_PERMISSION, "a fragment on %s may read "
+		return gql_deny(w, SCOPE_E_PERMISSION, "a fragment on %s may read "
 		    "a %s: needs %s on %s", type_at(tc)->name, o->name, need,
 		    f->ctx.repo[0] ? f->ctx.repo : "the repository of the "
 		    "objects named");
@@ -979,7 +673,7 @@ walk_fragment(struct walk *w, const struct frame *f,
 
 	if (s->kind == GQL_SPREAD) {
 		if ((frag = gql_fragment(w->doc, s->name)) == NULL)
-			return deny(w, SCOPE_E_REQUEST, "fragment %s is not "
+			return gql_deny(w, SCOPE_E_REQUEST, "fragment %s is not "
 			    "defined", s->name);
 		cond = frag->type_cond;
 		sel = frag->sel;
@@ -987,10 +681,10 @@ walk_fragment(struct walk *w, const struct frame *f,
 	if (cond == NULL)
 		return walk_set(w, f, sel, depth + 1);
 	if (type_find(cond, &tc) == -1 || !is_composite(type_at(tc)))
-		return deny(w, SCOPE_E_UNKNOWN, "fragment on %s: no such "
+		return gql_deny(w, SCOPE_E_UNKNOWN, "fragment on %s: no such "
 		    "object type in GitHub's schema", cond);
 	if (!compatible(f->type, tc))
-		return deny(w, SCOPE_E_REQUEST, "a fragment on %s cannot "
+		return gql_deny(w, SCOPE_E_REQUEST, "a fragment on %s cannot "
 		    "apply to %s", cond, type_at(f->type)->name);
 	if (f->mixed && tc != f->type &&
 	    type_at(tc)->kind == GQLK_OBJECT) {
@@ -1017,11 +711,11 @@ walk_set(struct walk *w, const struct frame *f,
     const struct gql_selection *s, int depth)
 {
 	if (depth > GQL_WALK_MAX_DEPTH)
-		return deny(w, SCOPE_E_REQUEST, "nested more than %d deep",
+		return gql_deny(w, SCOPE_E_REQUEST, "nested more than %d deep",
 		    GQL_WALK_MAX_DEPTH);
 	for (; s != NULL; s = s->next) {
 		if (w->budget-- == 0)
-			return deny(w, SCOPE_E_REQUEST, "more than %d "
+			return gql_deny(w, SCOPE_E_REQUEST, "more than %d "
 			    "selections to check", GQL_WALK_BUDGET);
 		if ((s->kind == GQL_FIELD ? walk_field(w, f, s, depth) :
 		    walk_fragment(w, f, s, depth)) == -1)
