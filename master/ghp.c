@@ -194,7 +194,7 @@ master_log_record(int fd, const void *data, size_t len)
 	iov[0].iov_len = len;
 	iov[1].iov_base = "\n";
 	iov[1].iov_len = 1;
-	master_log_lines(fd, iov, 2, len + 1);
+	master_log_lines(fd, iov, 2, len + 1, 1);
 }
 
 /*
@@ -218,12 +218,13 @@ master_log_records(const uint8_t *data, size_t len)
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = (size_t)(nl - p);		/* the line, its '\n' after */
 		if (na == MASTER_RECORDS_MAX) {
-			master_log_lines(master->audit_fd, audit, (int)na, la);
+			master_log_lines(master->audit_fd, audit, (int)na, la,
+			    na);
 			na = la = 0;
 		}
 		if (nx == MASTER_RECORDS_MAX) {
 			master_log_lines(master->access_fd, access, (int)nx,
-			    lx);
+			    lx, nx);
 			nx = lx = 0;
 		}
 		if (p[0] == 'a') {
@@ -237,14 +238,16 @@ master_log_records(const uint8_t *data, size_t len)
 		}
 	}
 	if (na > 0)
-		master_log_lines(master->audit_fd, audit, (int)na, la);
+		master_log_lines(master->audit_fd, audit, (int)na, la, na);
 	if (nx > 0)
-		master_log_lines(master->access_fd, access, (int)nx, lx);
+		master_log_lines(master->access_fd, access, (int)nx, lx, nx);
 	return 0;
 }
 
+/* Write n iovecs (len bytes, records lines) to a log; count a failure. */
 void
-master_log_lines(int fd, const struct iovec *iov, int n, size_t len)
+master_log_lines(int fd, const struct iovec *iov, int n, size_t len,
+    size_t records)
 {
 	if (fd == -1)
 		return;
@@ -272,7 +275,7 @@ master_log_lines(int fd, const struct iovec *iov, int n, size_t len)
 			log_warn("audit log: write: serving on, and records "
 			    "are lost until it can be written again");
 		master->audit_losing = 1;
-		master->audit_lost++;
+		master->audit_lost += records;
 		return;
 	}
 	/*

@@ -121,7 +121,7 @@ void	 proc_reap(void);
 #define MASTER_RECORDS_MAX	1024
 struct iovec;
 int	 master_log_records(const uint8_t *, size_t);
-void	 master_log_lines(int, const struct iovec *, int, size_t);
+void	 master_log_lines(int, const struct iovec *, int, size_t, size_t);
 void	 proc_audit_failing(struct proc *);
 void	 proc_kill_all(void);
 int	 proc_count_live(enum proc_role);

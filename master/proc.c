@@ -6,9 +6,10 @@
  * descriptors are closed, so a child holds nothing of the master's but
  * what it is given.  A child exits when its channel reads EOF.
  *
- * Supervision: a child that dies unasked is restarted, at once the first
- * time and with a doubling delay (up to PROC_BACKOFF_MAX seconds) while
- * it keeps dying within PROC_STABLE seconds of its start.  A child that
+ * Supervision: a child that dies unasked is restarted, at once if it had
+ * run PROC_STABLE seconds or more, otherwise after a delay of 1 second
+ * that doubles (up to PROC_BACKOFF_MAX seconds) while it keeps dying
+ * within PROC_STABLE seconds of its start.  A child that
  * exits with EX_CONFIG (78) is not restarted: its config cannot work and
  * a crash loop would only hide that.  A child whose channel breaks (EOF
  * or a malformed message) is killed, since we can no longer speak to it.

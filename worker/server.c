@@ -2,6 +2,7 @@
  * server.c: see server.h.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #ifdef __linux__
 #include <sys/epoll.h>
 #endif
@@ -583,11 +584,20 @@ server_accept_on(const struct worker_listener *l)
 	}
 }
 
-/* Draining: connections between requests go now, the others after. */
+/*
+ * Draining: connections between requests go now, the others after their
+ * answer.  "Between requests" is judged by the kernel too: bytes already
+ * in the socket are a request the client has sent, which is read and
+ * answered (with Connection: close).  An idle connection is shut for
+ * writing and lingers, so that a request crossing our FIN is read and
+ * dropped rather than reset: the client sees the connection close before
+ * any answer, which it knows to retry.
+ */
 static void
 server_close_idle(void)
 {
 	struct conn *c, *tmp;
+	int pending;
 
 	TAILQ_FOREACH_SAFE(c, &srv_conns, srv_entry, tmp) {
 		c->close_after = 1;
@@ -598,7 +608,10 @@ server_close_idle(void)
 		/* An answer still being written finishes first. */
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		else if (ioctl(bufferevent_getfd(c->bev), FIONREAD,
+		    &pending) == 0 && pending > 0)
+			bufferevent_enable(c->bev, EV_READ);
 		else
-			conn_free(c);
+			conn_linger(c);
 	}
 }
