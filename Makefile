@@ -133,6 +133,13 @@ build/unit/test_ca build/unit-asan/test_ca: $(CA_SRC)
 build/fuzz/fuzz_ca: FUZZ_LINK += $(CA_SRC)
 build/fuzz/fuzz_ca: $(CA_SRC)
 
+ANSWER_SRC = keyholder/app.c keyholder/copilot.c keyholder/identity.c \
+	      keyholder/jwt.c keyholder/khttp.c keyholder/mint.c
+build/unit/test_answers build/unit-asan/test_answers: UNIT_LINK += $(ANSWER_SRC)
+build/unit/test_answers build/unit-asan/test_answers: $(ANSWER_SRC)
+build/fuzz/fuzz_answers: FUZZ_LINK += $(ANSWER_SRC)
+build/fuzz/fuzz_answers: $(ANSWER_SRC)
+
 HTTP_SRC = worker/http.c worker/http_chunked.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
 build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)

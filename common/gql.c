@@ -14,23 +14,25 @@
  * spread (which definition it is in).  Names are looked up in sorted
  * arrays, and fragment cycles found by a depth-first search with a
  * stack of its own, so neither the time nor the C stack grows worse
- * than n log n with the size of the document.
+ * than n log n with the size of the document.  The sorted arrays stay
+ * with the document (doc->arena points to them, and they to the arena),
+ * so that gql_operation() and gql_fragment() take log n time too, for a
+ * caller that looks up every spread it walks.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gql_priv.h"
 
-#define NAME_SHOWN	40	/* characters of a name shown in an error */
-
 /* An operation or a fragment, for the checks. */
 struct def {
-	const char	*name;		/* NULL: an anonymous operation */
+	const char	*name;		/* NULL: anonymous */
 	int		 line, col;
 	size_t		 idx;		/* in document order */
+	const void	*node;		/* the operation or fragment */
 	/* Fragments: the spreads in them, and the search's state. */
 	size_t		 edge0, nedges, next_edge;
-	int		 state;		/* NEW, OPEN (on the stack), DONE */
+	int		 state;		/* NEW, OPEN (on the path), DONE */
 	struct def	*next;
 };
 
@@ -43,15 +45,25 @@ struct spread {
 	struct spread	*next;
 };
 
+/* What doc->arena points to. */
+struct index {
+	struct gql_arena *arena;
+	struct def	**ops;		/* the named ones, by name */
+	size_t		 nops;
+	struct def	**frags;	/* by name */
+	size_t		 nfrags;
+};
+
 struct parser {
 	struct gql_lex	 lx;
 	struct gql_doc	*doc;
+	struct index	*ix;
 	struct gql_operation **op_tail;
 	struct gql_fragment **frag_tail;
 	struct def	*ops, **ops_tail;
 	struct def	*frags, **frags_tail;
 	struct spread	*spreads, **spreads_tail;
-	struct def	*cur;		/* the fragment being read, or NULL */
+	struct def	*cur;		/* the fragment being read */
 };
 
 static struct gql_selection *selection_set(struct parser *, int);
@@ -90,39 +102,11 @@ alloc(struct parser *p, size_t n)
 	return gql_lex_alloc(&p->lx, n);
 }
 
-/* "expected want, found" what the current token is. */
-static int
-unexpected(struct parser *p, const char *want)
-{
-	const struct gql_tok *t = tok(p);
-	const char *s = (const char *)p->lx.s + t->start;
-
-	switch (t->type) {
-	case TOK_EOF:
-		return gql_error(&p->lx, t->line, t->col,
-		    "expected %s, found the end", want);
-	case TOK_NAME:
-	case TOK_PUNCT:
-		return gql_error(&p->lx, t->line, t->col,
-		    "expected %s, found \"%.*s%s\"", want,
-		    t->len > NAME_SHOWN ? NAME_SHOWN : (int)t->len, s,
-		    t->len > NAME_SHOWN ? "..." : "");
-	case TOK_INT:
-	case TOK_FLOAT:
-		return gql_error(&p->lx, t->line, t->col,
-		    "expected %s, found a number", want);
-	case TOK_STRING:
-		break;
-	}
-	return gql_error(&p->lx, t->line, t->col,
-	    "expected %s, found a string", want);
-}
-
 static int
 expect(struct parser *p, int c, const char *want)
 {
 	if (!is_punct(p, c))
-		return unexpected(p, want);
+		return gql_unexpected(&p->lx, want);
 	return next(p);
 }
 
@@ -134,21 +118,13 @@ name(struct parser *p, const char *want)
 	char *s;
 
 	if (t->type != TOK_NAME) {
-		(void)unexpected(p, want);
+		(void)gql_unexpected(&p->lx, want);
 		return NULL;
 	}
 	if ((s = gql_lex_copy(&p->lx, t->start, t->len)) == NULL ||
 	    next(p) == -1)
 		return NULL;
 	return s;
-}
-
-static int
-error_name(struct parser *p, int line, int col, const char *what,
-    const char *s)
-{
-	return gql_error(&p->lx, line, col, "%s \"%.*s%s\"", what,
-	    NAME_SHOWN, s, strlen(s) > NAME_SHOWN ? "..." : "");
 }
 
 static struct def *
@@ -218,7 +194,8 @@ value(struct parser *p, int konst, int depth)
 			return NULL;
 		}
 		v->kind = GQL_V_VARIABLE;
-		if (next(p) == -1 || (v->s = name(p, "a variable name")) == NULL)
+		if (next(p) == -1 ||
+		    (v->s = name(p, "a variable name")) == NULL)
 			return NULL;
 		v->len = strlen(v->s);
 		return v;
@@ -248,7 +225,7 @@ value(struct parser *p, int konst, int depth)
 	case TOK_EOF:
 		break;
 	}
-	(void)unexpected(p, "a value");
+	(void)gql_unexpected(&p->lx, "a value");
 	return NULL;
 }
 
@@ -302,8 +279,7 @@ static const char *
 type(struct parser *p)
 {
 	char bang[GQL_MAX_DEPTH + 1], *s, *o;
-	size_t start, nlen, len;
-	int nopen = 0, i;
+	size_t start, nlen, len, nopen = 0, i;
 
 	while (is_punct(p, '[')) {
 		if (nopen == GQL_MAX_DEPTH) {
@@ -317,14 +293,14 @@ type(struct parser *p)
 			return NULL;
 	}
 	if (tok(p)->type != TOK_NAME) {
-		(void)unexpected(p, "a type");
+		(void)gql_unexpected(&p->lx, "a type");
 		return NULL;
 	}
 	start = tok(p)->start;
 	nlen = tok(p)->len;
 	if (next(p) == -1)
 		return NULL;
-	len = nlen + 2 * (size_t)nopen;
+	len = nlen + 2 * nopen;
 	for (i = 0; i <= nopen; i++) {
 		if (i > 0 && expect(p, ']', "']'") == -1)
 			return NULL;
@@ -336,7 +312,7 @@ type(struct parser *p)
 	}
 	if ((s = alloc(p, len + 1)) == NULL)
 		return NULL;
-	memset(s, '[', (size_t)nopen);
+	memset(s, '[', nopen);
 	memcpy(s + nopen, p->lx.s + start, nlen);
 	o = s + nopen + nlen;
 	for (i = 0; i <= nopen; i++) {
@@ -403,7 +379,8 @@ fragment_selection(struct parser *p, struct gql_selection *sel, int depth)
 		p->spreads_tail = &sp->next;
 		return directives(p, 0, &sel->directives);
 	} else if (!is_punct(p, '{') && !is_punct(p, '@'))
-		return unexpected(p, "a fragment name, \"on\" or '{'");
+		return gql_unexpected(&p->lx,
+		    "a fragment name, \"on\" or '{'");
 	else
 		sel->kind = GQL_INLINE;
 	if (directives(p, 0, &sel->directives) == -1 ||
@@ -451,7 +428,7 @@ selection_set(struct parser *p, int depth)
 	const struct gql_tok *t = tok(p);
 
 	if (!is_punct(p, '{')) {
-		(void)unexpected(p, "'{'");
+		(void)gql_unexpected(&p->lx, "'{'");
 		return NULL;
 	}
 	if (depth > GQL_MAX_DEPTH) {
@@ -485,6 +462,7 @@ operation(struct parser *p, enum gql_operation_kind kind, int shorthand)
 	if ((op = alloc(p, sizeof(*op))) == NULL ||
 	    (d = new_def(p, &p->ops_tail, p->doc->noperations)) == NULL)
 		return -1;
+	d->node = op;
 	op->kind = kind;
 	p->cur = NULL;
 	if (!shorthand) {
@@ -517,13 +495,14 @@ fragment(struct parser *p)
 	    (d = new_def(p, &p->frags_tail, p->doc->nfragments)) == NULL ||
 	    next(p) == -1)
 		return -1;
+	d->node = f;
 	if (is_name(p, "on"))
 		return gql_error(&p->lx, tok(p)->line, tok(p)->col,
 		    "a fragment cannot be named \"on\"");
 	if ((d->name = f->name = name(p, "a fragment name")) == NULL)
 		return -1;
 	if (!is_name(p, "on"))
-		return unexpected(p, "\"on\"");
+		return gql_unexpected(&p->lx, "\"on\"");
 	if (next(p) == -1 ||
 	    (f->type_cond = name(p, "a type name")) == NULL)
 		return -1;
@@ -565,7 +544,7 @@ definition(struct parser *p)
 	    tok(p)->type == TOK_STRING)
 		return gql_error(&p->lx, tok(p)->line, tok(p)->col,
 		    "type-system definitions are not allowed");
-	return unexpected(p, "an operation or a fragment");
+	return gql_unexpected(&p->lx, "an operation or a fragment");
 }
 
 /* Named definitions by name, then in document order. */
@@ -617,8 +596,7 @@ sort_defs(struct parser *p, struct def *d, size_t n, struct def ***out,
 static int
 check_operations(struct parser *p)
 {
-	struct def **v, *d, *dup;
-	size_t n;
+	struct def *d, *dup;
 
 	if (p->doc->noperations == 0)
 		return gql_error(&p->lx, tok(p)->line, tok(p)->col,
@@ -627,10 +605,11 @@ check_operations(struct parser *p)
 		if (d->name == NULL)
 			return gql_error(&p->lx, d->line, d->col,
 			    "an anonymous operation must be the only one");
-	if (sort_defs(p, p->ops, p->doc->noperations, &v, &n, &dup) == -1)
+	if (sort_defs(p, p->ops, p->doc->noperations, &p->ix->ops,
+	    &p->ix->nops, &dup) == -1)
 		return -1;
 	if (dup != NULL)
-		return error_name(p, dup->line, dup->col,
+		return gql_error_name(&p->lx, dup->line, dup->col,
 		    "duplicate operation", dup->name);
 	return 0;
 }
@@ -651,8 +630,9 @@ link_spreads(struct parser *p, struct def **byname, size_t n,
 		found = n > 0 ? bsearch(sp->sel->name, byname, n,
 		    sizeof(*byname), def_find) : NULL;
 		if (found == NULL)
-			return error_name(p, sp->sel->line, sp->sel->col,
-			    "undefined fragment", sp->sel->name);
+			return gql_error_name(&p->lx, sp->sel->line,
+			    sp->sel->col, "undefined fragment",
+			    sp->sel->name);
 		sp->target = *found;
 		if (sp->owner != NULL) {
 			sp->owner->nedges++;
@@ -702,7 +682,7 @@ check_cycles(struct parser *p, struct spread **edges)
 			sp = edges[u->edge0 + u->next_edge++];
 			v = sp->target;
 			if (v->state == OPEN)
-				return error_name(p, sp->sel->line,
+				return gql_error_name(&p->lx, sp->sel->line,
 				    sp->sel->col, "fragment cycle through",
 				    v->name);
 			if (v->state == NEW) {
@@ -717,17 +697,16 @@ check_cycles(struct parser *p, struct spread **edges)
 static int
 check_fragments(struct parser *p)
 {
-	struct def **byname, *dup;
 	struct spread **edges = NULL;
-	size_t n;
+	struct def *dup;
 
-	if (sort_defs(p, p->frags, p->doc->nfragments, &byname, &n,
-	    &dup) == -1)
+	if (sort_defs(p, p->frags, p->doc->nfragments, &p->ix->frags,
+	    &p->ix->nfrags, &dup) == -1)
 		return -1;
 	if (dup != NULL)
-		return error_name(p, dup->line, dup->col,
+		return gql_error_name(&p->lx, dup->line, dup->col,
 		    "duplicate fragment", dup->name);
-	if (link_spreads(p, byname, n, &edges) == -1)
+	if (link_spreads(p, p->ix->frags, p->ix->nfrags, &edges) == -1)
 		return -1;
 	return check_cycles(p, edges);
 }
@@ -743,16 +722,16 @@ gql_parse(const char *text, size_t len, struct gql_doc **docp, char *err,
 	memset(&p, 0, sizeof(p));
 	gql_lex_init(&p.lx, text, len, err, errlen);
 	if (len > GQL_MAX_TEXT)
-		return gql_error(&p.lx, 1, 1, "the text is longer than %d bytes",
-		    GQL_MAX_TEXT);
+		return gql_error(&p.lx, 1, 1,
+		    "the text is longer than %d bytes", GQL_MAX_TEXT);
 	if ((a = gql_arena_new()) == NULL)
 		return gql_error(&p.lx, 1, 1, "out of memory");
 	p.lx.arena = a;
-	if ((p.doc = alloc(&p, sizeof(*p.doc))) == NULL) {
-		gql_arena_free(a);
-		return -1;
-	}
-	p.doc->arena = a;
+	if ((p.doc = alloc(&p, sizeof(*p.doc))) == NULL ||
+	    (p.ix = alloc(&p, sizeof(*p.ix))) == NULL)
+		goto fail;
+	p.ix->arena = a;
+	p.doc->arena = p.ix;
 	p.op_tail = &p.doc->operations;
 	p.frag_tail = &p.doc->fragments;
 	p.ops_tail = &p.ops;
@@ -775,34 +754,45 @@ gql_parse(const char *text, size_t len, struct gql_doc **docp, char *err,
 void
 gql_free(struct gql_doc *doc)
 {
-	if (doc != NULL)
-		gql_arena_free(doc->arena);
+	struct index *ix;
+
+	if (doc == NULL)
+		return;
+	ix = doc->arena;	/* in the arena, like doc */
+	gql_arena_free(ix->arena);
+}
+
+static const void *
+lookup(struct def **v, size_t n, const char *name)
+{
+	struct def **found;
+
+	if (n == 0 || name == NULL)
+		return NULL;
+	found = bsearch(name, v, n, sizeof(*v), def_find);
+	return found != NULL ? (*found)->node : NULL;
 }
 
 const struct gql_operation *
 gql_operation(const struct gql_doc *doc, const char *name)
 {
-	const struct gql_operation *op;
+	const struct index *ix;
 
 	if (doc == NULL)
 		return NULL;
 	if (name == NULL)
 		return doc->noperations == 1 ? doc->operations : NULL;
-	for (op = doc->operations; op != NULL; op = op->next)
-		if (op->name != NULL && strcmp(op->name, name) == 0)
-			return op;
-	return NULL;
+	ix = doc->arena;
+	return lookup(ix->ops, ix->nops, name);
 }
 
 const struct gql_fragment *
 gql_fragment(const struct gql_doc *doc, const char *name)
 {
-	const struct gql_fragment *f;
+	const struct index *ix;
 
-	if (doc == NULL || name == NULL)
+	if (doc == NULL)
 		return NULL;
-	for (f = doc->fragments; f != NULL; f = f->next)
-		if (strcmp(f->name, name) == 0)
-			return f;
-	return NULL;
+	ix = doc->arena;
+	return lookup(ix->frags, ix->nfrags, name);
 }

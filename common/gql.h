@@ -15,15 +15,17 @@
  *	Type-system definitions (type, schema, extend, ...) are refused.
  *
  *	Returns 0 and a document the caller frees with gql_free(), or -1
- *	with a one-line reason "line L col C: what" in err (never NULL on
- *	success, untouched err on success).  It refuses, rather than
- *	guesses:
+ *	with a one-line reason "line L col C: what" in err (the document
+ *	is never NULL on success, and err is untouched).  It refuses,
+ *	rather than guesses:
  *	  - text longer than GQL_MAX_TEXT bytes, more than GQL_MAX_TOKENS
  *	    tokens, selection sets or values nested deeper than
  *	    GQL_MAX_DEPTH;
  *	  - invalid UTF-8 anywhere, a NUL byte, a control character other
  *	    than tab, LF, CR outside a string, any control character other
  *	    than tab inside a quoted string, a lone surrogate in a \u escape;
+ *	    \u0000 (so that every string value is as long as its strlen())
+ *	    and the \u{...} escape of later drafts;
  *	  - a document with no operation; two operations with the same
  *	    name; an anonymous operation beside another operation; two
  *	    fragments with the same name; a spread of a fragment that is not
@@ -31,7 +33,8 @@
  *	    selection set; a fragment named "on";
  *	  - anything else the grammar does not allow (a number directly
  *	    followed by a name character or '.', "..." not followed by a
- *	    name, "on" or '{', a missing ':' ...).
+ *	    name, "on", '@' or '{', a missing ':' ...), and directives on a
+ *	    variable definition, which the document has no place for.
  *	Commas and comments ("#" to end of line) are ignored, as the
  *	specification says; a byte order mark is allowed at the start.
  *
@@ -68,8 +71,8 @@ enum gql_value_kind {
 	GQL_V_BOOLEAN,		/* s is "true" or "false" */
 	GQL_V_NULL,		/* s is "null" */
 	GQL_V_ENUM,		/* s is the name */
-	GQL_V_LIST,		/* items, in order */
-	GQL_V_OBJECT		/* items, in order, each with its name */
+	GQL_V_LIST,		/* items, in order; s is NULL */
+	GQL_V_OBJECT		/* items, in order, each named; s is NULL */
 };
 
 struct gql_value {

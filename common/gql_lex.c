@@ -9,6 +9,9 @@
  * no surrogates, nothing past U+10FFFF).  Columns count characters, not
  * bytes, from 1; a line ends at LF, CR or CRLF.
  *
+ * An error shows no byte of the text but a punctuator or a name's first
+ * characters: the text may hold secrets, and the error may be logged.
+ *
  * A string is read twice: once to find its end and check it, reporting
  * where it goes wrong, then again to decode it into an arena buffer as
  * long as its text, which is always enough since no escape is shorter
@@ -28,6 +31,7 @@
  * what was asked for.
  */
 #define CHUNK_SIZE	(16 * 1024)
+#define NAME_SHOWN	40	/* characters of a name in an error */
 #define ALIGN		(_Alignof(max_align_t))
 
 struct chunk {
@@ -109,6 +113,43 @@ gql_error(struct gql_lex *lx, int line, int col, const char *fmt, ...)
 	(void)vsnprintf(lx->err + n, lx->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* "expected want, found" what the current token is. */
+int
+gql_unexpected(struct gql_lex *lx, const char *want)
+{
+	const struct gql_tok *t = &lx->tok;
+	const char *s = (const char *)lx->s + t->start;
+
+	switch (t->type) {
+	case TOK_EOF:
+		return gql_error(lx, t->line, t->col,
+		    "expected %s, found the end", want);
+	case TOK_NAME:
+	case TOK_PUNCT:
+		return gql_error(lx, t->line, t->col,
+		    "expected %s, found \"%.*s%s\"", want,
+		    t->len > NAME_SHOWN ? NAME_SHOWN : (int)t->len, s,
+		    t->len > NAME_SHOWN ? "..." : "");
+	case TOK_INT:
+	case TOK_FLOAT:
+		return gql_error(lx, t->line, t->col,
+		    "expected %s, found a number", want);
+	case TOK_STRING:
+		break;
+	}
+	return gql_error(lx, t->line, t->col, "expected %s, found a string",
+	    want);
+}
+
+/* "what \"name\"", the name cut short. */
+int
+gql_error_name(struct gql_lex *lx, int line, int col, const char *what,
+    const char *name)
+{
+	return gql_error(lx, line, col, "%s \"%.*s%s\"", what, NAME_SHOWN,
+	    name, strlen(name) > NAME_SHOWN ? "..." : "");
 }
 
 void *
@@ -296,7 +337,8 @@ skip_comment(struct gql_lex *lx)
 static int
 skip_ignored(struct gql_lex *lx)
 {
-	if (lx->pos == 0 && lx->len >= 3 && memcmp(lx->s, "\xef\xbb\xbf", 3) == 0)
+	if (lx->pos == 0 && lx->len >= 3 &&
+	    memcmp(lx->s, "\xef\xbb\xbf", 3) == 0)
 		lx->pos = 3;
 	while (lx->pos < lx->len) {
 		switch (lx->s[lx->pos]) {
@@ -373,7 +415,8 @@ lex_number(struct gql_lex *lx)
 		if (++i < len && (s[i] == '+' || s[i] == '-'))
 			i++;
 		if (i >= len || !is_digit(s[i]))
-			return fail_at(lx, i, "expected a digit in the exponent");
+			return fail_at(lx, i,
+			    "expected a digit in the exponent");
 		i = digits(lx, i);
 		lx->tok.type = TOK_FLOAT;
 	}

@@ -31,11 +31,10 @@ enum gql_tok_type {
 
 struct gql_tok {
 	enum gql_tok_type type;
-	int		 punct;		/* TOK_PUNCT: one of !$&():=@[]{}|,
-					   or '.' for "..." */
+	int		 punct;		/* !$&():=@[]{}|, '.' for "..." */
 	size_t		 start, len;	/* the bytes of the text */
 	int		 line, col;	/* where it starts */
-	char		*sval;		/* TOK_STRING: decoded, in the arena */
+	char		*sval;		/* TOK_STRING: decoded */
 	size_t		 svlen;
 };
 
@@ -43,7 +42,7 @@ struct gql_lex {
 	const unsigned char *s;
 	size_t		 len;
 	size_t		 pos;		/* the next byte to read */
-	int		 line, col;	/* of pos; col counts characters */
+	int		 line, col;	/* of pos, in characters */
 	size_t		 ntokens;
 	struct gql_tok	 tok;		/* the current token */
 	struct gql_arena *arena;
@@ -56,12 +55,15 @@ struct gql_arena *gql_arena_new(void);
 void		*gql_arena_alloc(struct gql_arena *, size_t);
 void		 gql_arena_free(struct gql_arena *);
 
-void		 gql_lex_init(struct gql_lex *, const char *, size_t, char *,
-		    size_t);
+void		 gql_lex_init(struct gql_lex *, const char *, size_t,
+		    char *, size_t);
 int		 gql_lex_next(struct gql_lex *);
 void		*gql_lex_alloc(struct gql_lex *, size_t);
 char		*gql_lex_copy(struct gql_lex *, size_t, size_t);
 int		 gql_error(struct gql_lex *, int, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
+int		 gql_error_name(struct gql_lex *, int, int, const char *,
+		    const char *);
+int		 gql_unexpected(struct gql_lex *, const char *);
 
 #endif /* GHP_GQL_PRIV_H */
