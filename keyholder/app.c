@@ -20,8 +20,6 @@
 #include "log.h"
 #include "util.h"
 
-#define APP_ACCOUNT_MAX	39
-
 static struct kh_app	*apps;
 static size_t		 napps;
 
@@ -203,34 +201,73 @@ app_known(const struct kh_app *a, uint64_t id)
 	return 0;
 }
 
-/* Remember the installations of a listing that were not known. */
-static void
-app_learn(struct kh_app *a, const char *text)
+/* A login: 1 to APP_ACCOUNT_MAX of printable ASCII, no space. */
+static int
+app_account_ok(const char *s)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > APP_ACCOUNT_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+app_parse_installations(const char *body, size_t len, struct app_listed *out,
+    size_t max, size_t *n)
 {
 	json_t *list, *v;
 	const char *login;
 	json_int_t id;
 	size_t i;
 
-	if ((list = json_loads(text, 0, NULL)) == NULL ||
-	    !json_is_array(list)) {
-		log_warnx("app \"%s\": GET /app/installations: not a list",
-		    a->name);
+	*n = 0;
+	if ((list = json_loadb(body, len, 0, NULL)) == NULL)
+		return -1;
+	if (!json_is_array(list)) {
 		json_decref(list);
-		return;
+		return -1;
 	}
 	json_array_foreach(list, i, v) {
+		if (*n == max)
+			break;
 		id = json_integer_value(json_object_get(v, "id"));
 		login = json_string_value(json_object_get(json_object_get(v,
 		    "account"), "login"));
-		if (id <= 0 || login == NULL || strlen(login) >
-		    APP_ACCOUNT_MAX || app_known(a, (uint64_t)id))
+		if (id <= 0 || !app_account_ok(login))
 			continue;
-		(void)app_inst_add(a, (uint64_t)id, login);
-		log_info("app \"%s\": found installation %lld on %s", a->name,
-		    (long long)id, login);
+		out[*n].id = (uint64_t)id;
+		(void)snprintf(out[*n].account, sizeof(out[*n].account), "%s",
+		    login);
+		(*n)++;
 	}
 	json_decref(list);
+	return 0;
+}
+
+/* Remember the installations of a listing that were not known. */
+static void
+app_learn(struct kh_app *a, const char *body, size_t len)
+{
+	struct app_listed l[APP_DISCOVER_MAX];
+	size_t i, n;
+
+	if (app_parse_installations(body, len, l, APP_DISCOVER_MAX, &n) ==
+	    -1) {
+		log_warnx("app \"%s\": GET /app/installations: not a list",
+		    a->name);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (app_known(a, l[i].id))
+			continue;
+		(void)app_inst_add(a, l[i].id, l[i].account);
+		log_info("app \"%s\": found installation %llu on %s", a->name,
+		    (unsigned long long)l[i].id, l[i].account);
+	}
 }
 
 static void
@@ -264,7 +301,7 @@ app_listing_done(void *arg, CURLcode rc, long status, const char *body,
 		log_warnx("app \"%s\": GET /app/installations: status %ld",
 		    l->app->name, status);
 	else
-		app_learn(l->app, body);
+		app_learn(l->app, body, len);
 	if (--l->d->pending == 0)
 		app_discovered(l->d);
 	free(l);

@@ -17,7 +17,8 @@
  * asks every App for its installations (GET /app/installations, the
  * first APP_DISCOVER_MAX) and remembers those it did not know, with
  * their accounts.  An account found nowhere is not asked about again
- * for APP_DISCOVER_HOLD seconds.
+ * for APP_DISCOVER_HOLD seconds.  app_parse_installations() reads
+ * GitHub's listing.
  */
 #ifndef GHP_APP_H
 #define GHP_APP_H
@@ -54,6 +55,13 @@ struct kh_app {
 #define APP_DISCOVER_MAX	100	/* installations listed per App */
 #define APP_DISCOVER_HOLD	60	/* seconds an unknown account waits */
 #define APP_DISCOVER_TIMEOUT	10	/* seconds for GitHub's list */
+#define APP_ACCOUNT_MAX		39	/* GitHub's longest login */
+
+/* An installation as GitHub lists it. */
+struct app_listed {
+	uint64_t	 id;
+	char		 account[APP_ACCOUNT_MAX + 1];
+};
 
 /* in is NULL when none serves the account; why then says so. */
 typedef void	(*app_found_cb)(void *arg, struct kh_inst *in,
@@ -69,6 +77,17 @@ struct kh_inst	*app_choose(const char *account, time_t now);
  * called before app_find() returns. */
 void		 app_find(const char *account, app_found_cb, void *arg);
 void		 app_init(struct event_base *, const struct config *);
+/*
+ * GitHub's answer to GET /app/installations (status 200), the len bytes
+ * of body (no NUL needed): a JSON array of {"id": N, "account":
+ * {"login": L, ...}, ...}.  0 with the first max of them that have an
+ * integer id > 0 and a login of 1 to APP_ACCOUNT_MAX bytes of printable
+ * ASCII without space in out[0..*n - 1], in order (the others are
+ * skipped, a listed id may come twice); -1 with *n 0 when body is not a
+ * JSON array.  Pure: no I/O, no state.
+ */
+int		 app_parse_installations(const char *body, size_t len,
+		    struct app_listed *out, size_t max, size_t *n);
 /* What a worker saw in an answer to one of inst's tokens. */
 void		 app_ratelimit(uint64_t app_id, uint64_t inst_id,
 		    long remaining, int64_t reset, int exhausted, time_t now);

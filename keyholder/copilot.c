@@ -32,7 +32,7 @@ struct cp_entry {
 	uint64_t	 refresh_at;	/* monotime_ms() */
 	int		 pending;
 	uint64_t	 failed_until;	/* monotime_ms() */
-	char		 why[160];
+	char		 why[COPILOT_WHY_MAX];
 	TAILQ_HEAD(, cp_waiter) waiters;
 };
 
@@ -87,6 +87,8 @@ cp_make_room(void)
 		}
 }
 
+/* --- the answer --- */
+
 /* A token fit for a header: printable ASCII, no space. */
 static int
 cp_token_ok(const char *s, size_t n)
@@ -101,52 +103,89 @@ cp_token_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* GitHub's answer into e; NULL, or why it is not one. */
-static const char *
-cp_take(struct cp_entry *e, long status, const char *body, size_t len)
+/* Seconds to ms, a tenth (at most a minute) early. */
+static int64_t
+cp_refresh_ms(const json_t *ri, int64_t expires, int64_t now)
 {
-	json_t *o, *t, *x, *ri;
-	const char *s, *why = NULL;
-	json_int_t refresh, now = (json_int_t)time(NULL);
+	int64_t refresh, left = expires - now;
 
-	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) ==
-	    NULL)
-		return status == 200 ? "the answer is not JSON" : NULL;
-	if (status != 200) {
-		s = json_string_value(json_object_get(o, "message"));
-		(void)snprintf(e->why, sizeof(e->why), "GitHub answered %ld%s%s",
-		    status, s ? ": " : "", s ? s : "");
-		json_decref(o);
-		return e->why;
-	}
+	refresh = json_is_integer(ri) && json_integer_value(ri) > 0 ?
+	    (int64_t)json_integer_value(ri) : left;
+	if (refresh > left)
+		refresh = left;
+	if (refresh > INT64_MAX / 1000)
+		refresh = INT64_MAX / 1000;
+	refresh *= 1000;
+	return refresh - (refresh / 10 < 60000 ? refresh / 10 : 60000);
+}
+
+/* The status 200 answer, loaded; NULL, or why it is not one. */
+static const char *
+cp_take(json_t *o, int64_t now, struct copilot_answer *a)
+{
+	json_t *t, *x;
+
 	t = json_object_get(o, "token");
 	x = json_object_get(o, "expires_at");
-	ri = json_object_get(o, "refresh_in");
 	if (!json_is_string(t) || !cp_token_ok(json_string_value(t),
 	    json_string_length(t)))
-		why = "the answer has no usable token";
-	else if (!json_is_integer(x) || json_integer_value(x) <= now)
-		why = "the answer's expires_at is missing or past";
-	else {
-		cp_forget_token(e);
-		e->len = json_string_length(t);
-		e->token = xcalloc(1, e->len + 1);
-		memcpy(e->token, json_string_value(t), e->len);
-		e->expires = (int64_t)json_integer_value(x);
-		refresh = json_is_integer(ri) && json_integer_value(ri) > 0 ?
-		    json_integer_value(ri) : json_integer_value(x) - now;
-		if (refresh > json_integer_value(x) - now)
-			refresh = json_integer_value(x) - now;
-		/* A tenth early, at most a minute: before refresh_in is up. */
-		refresh *= 1000;
-		refresh -= refresh / 10 < 60000 ? refresh / 10 : 60000;
-		e->refresh_at = monotime_ms() + (uint64_t)refresh;
+		return "the answer has no usable token";
+	if (!json_is_integer(x) || json_integer_value(x) <= now)
+		return "the answer's expires_at is missing or past";
+	a->len = json_string_length(t);
+	memcpy(a->token, json_string_value(t), a->len + 1);
+	a->expires = (int64_t)json_integer_value(x);
+	a->refresh_ms = cp_refresh_ms(json_object_get(o, "refresh_in"),
+	    a->expires, now);
+	return NULL;
+}
+
+int
+copilot_parse(long status, const char *body, size_t len, int64_t now,
+    struct copilot_answer *a, char *why, size_t whylen)
+{
+	char msg[COPILOT_WHY_MAX];
+	const char *bad;
+	json_t *o, *t;
+
+	sodium_memzero(a, sizeof(*a));
+	if (status != 200) {
+		if (khttp_message(body, len, msg, sizeof(msg)) == 0)
+			(void)snprintf(why, whylen, "GitHub answered %ld: %s",
+			    status, msg);
+		else
+			(void)snprintf(why, whylen, "GitHub answered %ld",
+			    status);
+		return -1;
 	}
-	if (json_is_string(t))
+	if ((o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL) {
+		(void)snprintf(why, whylen, "the answer is not JSON");
+		return -1;
+	}
+	if ((bad = cp_take(o, now, a)) != NULL) {
+		sodium_memzero(a, sizeof(*a));
+		(void)snprintf(why, whylen, "%s", bad);
+	}
+	if (json_is_string(t = json_object_get(o, "token")))
 		sodium_memzero((void *)json_string_value(t),
 		    json_string_length(t));
 	json_decref(o);
-	return why;
+	return bad != NULL ? -1 : 0;
+}
+
+/* --- the exchange --- */
+
+/* A new token for e, kept from now on. */
+static void
+cp_keep(struct cp_entry *e, const struct copilot_answer *a)
+{
+	cp_forget_token(e);
+	e->len = a->len;
+	e->token = xcalloc(1, e->len + 1);
+	memcpy(e->token, a->token, e->len);
+	e->expires = a->expires;
+	e->refresh_at = monotime_ms() + (uint64_t)a->refresh_ms;
 }
 
 static void
@@ -154,27 +193,26 @@ cp_answered(void *arg, CURLcode rc, long status, const char *body,
     size_t len, const char *why)
 {
 	struct cp_entry *e = arg;
+	struct copilot_answer a;
 	struct cp_waiter *w;
-	const char *bad = NULL;
+	int bad = 1;
 
 	e->pending = 0;
 	if (rc != CURLE_OK)
-		bad = why;
-	else if ((bad = cp_take(e, status, body, len)) == NULL &&
-	    status != 200) {
-		(void)snprintf(e->why, sizeof(e->why), "GitHub answered %ld",
-		    status);
-		bad = e->why;
+		(void)snprintf(e->why, sizeof(e->why), "%s", why);
+	else if (copilot_parse(status, body, len, (int64_t)time(NULL), &a,
+	    e->why, sizeof(e->why)) == 0) {
+		cp_keep(e, &a);
+		bad = 0;
 	}
-	if (bad != NULL) {
-		if (bad != e->why)
-			(void)snprintf(e->why, sizeof(e->why), "%s", bad);
+	sodium_memzero(&a, sizeof(a));
+	if (bad) {
 		log_warnx("Copilot token exchange: %s", e->why);
 		e->failed_until = monotime_ms() + COPILOT_FAIL_MS;
 	}
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);
-		if (bad != NULL)
+		if (bad)
 			w->cb(w->arg, NULL, 0, 0, e->why);
 		else
 			w->cb(w->arg, e->token, e->len, e->expires, NULL);

@@ -3,7 +3,6 @@
  */
 #include <sys/queue.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +69,8 @@ identity_make_room(void)
 		}
 }
 
+/* --- the answer --- */
+
 /* A login as GitHub makes them: letters, digits, '-' (and "[bot]"). */
 static int
 identity_valid(const char *s)
@@ -79,11 +80,34 @@ identity_valid(const char *s)
 	if (s == NULL || (n = strlen(s)) == 0 || n > IDENTITY_LOGIN_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("-_[]", s[i]) ==
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && strchr("-_[]", s[i]) ==
 		    NULL)
 			return 0;
 	return 1;
 }
+
+int
+identity_parse(const char *body, size_t len, char *login)
+{
+	const char *s;
+	json_t *o;
+	int r = -1;
+
+	login[0] = '\0';
+	if ((o = json_loadb(body, len, 0, NULL)) == NULL)
+		return -1;
+	if (identity_valid(s = json_string_value(json_object_get(o,
+	    "login")))) {
+		(void)snprintf(login, IDENTITY_LOGIN_MAX + 1, "%s", s);
+		r = 0;
+	}
+	json_decref(o);
+	return r;
+}
+
+/* --- the lookup --- */
 
 static void
 identity_answered(void *arg, CURLcode rc, long status, const char *body,
@@ -91,19 +115,12 @@ identity_answered(void *arg, CURLcode rc, long status, const char *body,
 {
 	struct id_entry *e = arg;
 	struct id_waiter *w;
-	const char *login;
-	json_t *o = NULL;
 
-	if (rc == CURLE_OK && status == 200 && (o = json_loads(body, 0,
-	    NULL)) != NULL && identity_valid(login = json_string_value(
-	    json_object_get(o, "login"))))
-		(void)snprintf(e->login, sizeof(e->login), "%s", login);
-	else if (rc != CURLE_OK)
+	if (rc != CURLE_OK)
 		log_info("GET /user for a stored credential: %s", why);
-	else
+	else if (status != 200 || identity_parse(body, len, e->login) == -1)
 		log_info("GET /user for a stored credential: status %ld, no "
 		    "login", status);
-	json_decref(o);
 	e->pending = 0;
 	while ((w = TAILQ_FIRST(&e->waiters)) != NULL) {
 		TAILQ_REMOVE(&e->waiters, w, entry);

@@ -30,5 +30,14 @@ void	identity_init(const struct config *);
 /* Calls cb at once when the login is known (or known to be unknown). */
 void	identity_get(const unsigned char *cred, size_t len, identity_cb,
 	    void *arg);
+/*
+ * GitHub's answer to GET /user (status 200), the len bytes of body (no
+ * NUL needed): {"login": "octocat", "id": ..., ...}.  0 with the login
+ * in login (IDENTITY_LOGIN_MAX + 1 bytes): 1 to IDENTITY_LOGIN_MAX
+ * ASCII letters, digits, '-', '_', '[' or ']', NUL-terminated; -1 with
+ * login "" when there is no such login.  Only "login" is read.  Pure:
+ * no I/O, no state, no locale.
+ */
+int	identity_parse(const char *body, size_t len, char *login);
 
 #endif /* GHP_IDENTITY_H */

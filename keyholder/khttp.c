@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "curlev.h"
@@ -116,4 +117,26 @@ khttp_request_as(const char *user_agent, const char *path,
 	curl_easy_setopt(k->easy, CURLOPT_TIMEOUT, timeout);
 	curlev_add(k->easy, khttp_done, k);
 	return 0;
+}
+
+int
+khttp_message(const char *body, size_t len, char *out, size_t outlen)
+{
+	const char *m;
+	json_t *o;
+	size_t i;
+	int found = 0;
+
+	out[0] = '\0';
+	if ((o = json_loadb(body, len, 0, NULL)) == NULL)
+		return -1;
+	if ((m = json_string_value(json_object_get(o, "message"))) != NULL) {
+		(void)snprintf(out, outlen, "%s", m);
+		found = 1;
+	}
+	json_decref(o);
+	for (i = 0; out[i] != '\0'; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+	return found ? 0 : -1;
 }

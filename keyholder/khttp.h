@@ -7,6 +7,9 @@
  * and calls back once with libcurl's result, the status and the body.
  * The Authorization header and the answer (which may hold a token) are
  * zeroed when the request is done, after the callback.
+ *
+ * khttp_message() reads GitHub's error answers, {"message": "...",
+ * "documentation_url": "..."}, for mint.c and copilot.c.
  */
 #ifndef GHP_KHTTP_H
 #define GHP_KHTTP_H
@@ -33,5 +36,14 @@ int	khttp_request_as(const char *user_agent, const char *path,
 	    const char *authorization, const char *post, long timeout,
 	    khttp_cb, void *arg);
 void	khttp_init(const char *api_url);
+/*
+ * The "message" of GitHub's error answer (the len bytes of body, no NUL
+ * needed) into out, truncated to outlen - 1 bytes, each byte outside
+ * printable ASCII (0x20-0x7e) made '?': fit for a log line and a
+ * client's eyes, and valid UTF-8.  0; or -1 with out "" when body is
+ * not a JSON object with a string "message".  Nothing but "message" is
+ * copied out.  outlen > 0.  Pure: no I/O, no state, no locale.
+ */
+int	khttp_message(const char *body, size_t len, char *out, size_t outlen);
 
 #endif /* GHP_KHTTP_H */

@@ -3,7 +3,6 @@
  */
 #include <sys/queue.h>
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,8 +212,9 @@ mint_start(struct mint_entry *e)
 		    "ghp started");
 }
 
-/* "2026-11-23T13:00:00Z" to epoch seconds; -1 if it is not that. */
-static int64_t
+/* --- the answer --- */
+
+int64_t
 mint_parse_time(const char *s)
 {
 	struct tm tm;
@@ -227,47 +227,61 @@ mint_parse_time(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
-/* GitHub's "message", made safe for a log line and a client's eyes. */
-static void
-mint_message(const char *body, char *out, size_t outlen)
+/* A token fit for a header: printable ASCII, no space. */
+static int
+mint_token_ok(const char *s, size_t n)
 {
-	const char *m = NULL;
-	json_t *o;
 	size_t i;
 
-	o = json_loads(body, 0, NULL);
-	if (o != NULL)
-		m = json_string_value(json_object_get(o, "message"));
-	(void)snprintf(out, outlen, "%s", m != NULL ? m : "no message");
-	for (i = 0; out[i] != '\0'; i++)
-		if (!isprint((unsigned char)out[i]))
-			out[i] = '?';
+	if (n == 0 || n >= MINT_TOKEN_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+mint_parse(const char *body, size_t len, struct mint_answer *a)
+{
+	json_t *o, *t;
+	int r = -1;
+
+	sodium_memzero(a, sizeof(*a));
+	if ((o = json_loadb(body, len, 0, NULL)) == NULL)
+		return -1;
+	t = json_object_get(o, "token");
+	a->expires = mint_parse_time(json_string_value(json_object_get(o,
+	    "expires_at")));
+	if (json_is_string(t) && mint_token_ok(json_string_value(t),
+	    json_string_length(t)) && a->expires > 0) {
+		a->len = json_string_length(t);
+		memcpy(a->token, json_string_value(t), a->len + 1);
+		r = 0;
+	} else
+		a->expires = 0;
+	if (json_is_string(t))
+		sodium_memzero((void *)json_string_value(t),
+		    json_string_length(t));
 	json_decref(o);
+	return r;
 }
 
 static int
-mint_take(struct mint_entry *e, const char *body)
+mint_take(struct mint_entry *e, const char *body, size_t len)
 {
-	const char *tok;
-	json_t *o;
-	size_t n;
+	struct mint_answer a;
+	int r = -1;
 
-	if ((o = json_loads(body, 0, NULL)) == NULL)
-		return -1;
-	tok = json_string_value(json_object_get(o, "token"));
-	e->expires = mint_parse_time(json_string_value(json_object_get(o,
-	    "expires_at")));
-	if (tok == NULL || (n = strlen(tok)) == 0 || n >= MINT_TOKEN_MAX ||
-	    e->expires <= 0 || (e->token = sodium_malloc(MINT_TOKEN_MAX)) ==
-	    NULL) {
-		json_decref(o);
-		return -1;
+	if (mint_parse(body, len, &a) == 0 &&
+	    (e->token = sodium_malloc(MINT_TOKEN_MAX)) != NULL) {
+		memcpy(e->token, a.token, a.len + 1);
+		e->toklen = a.len;
+		e->expires = a.expires;
+		r = 0;
 	}
-	memcpy(e->token, tok, n + 1);
-	e->toklen = n;
-	sodium_memzero((void *)tok, n);
-	json_decref(o);
-	return 0;
+	sodium_memzero(&a, sizeof(a));
+	return r;
 }
 
 static void
@@ -283,7 +297,7 @@ mint_answered(void *arg, CURLcode rc, long status, const char *body,
 		    "answer: %s", why);
 		return;
 	}
-	if (status == 201 && mint_take(e, body) == 0) {
+	if (status == 201 && mint_take(e, body, len) == 0) {
 		e->state = MINT_READY;
 		e->tries = 0;
 		log_debug("app \"%s\" installation %llu: token minted, "
@@ -296,7 +310,8 @@ mint_answered(void *arg, CURLcode rc, long status, const char *body,
 		mint_fail(e, 1, "GitHub's answer held no usable token");
 		return;
 	}
-	mint_message(body, msg, sizeof(msg));
+	if (khttp_message(body, len, msg, sizeof(msg)) == -1)
+		(void)snprintf(msg, sizeof(msg), "no message");
 	mint_fail(e, status >= 500 || status == 429, "GitHub answered %ld: %s",
 	    status, msg);
 }

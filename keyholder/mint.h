@@ -19,6 +19,9 @@
  * upstream and zeroed after; tokens live in locked memory and are
  * zeroed when dropped.  The callback gets the token (or NULL and a
  * reason, never containing a secret); it must copy what it keeps.
+ *
+ * mint_parse() reads GitHub's answer to a mint; GitHub's error answers
+ * are read by khttp_message().
  */
 #ifndef GHP_MINT_H
 #define GHP_MINT_H
@@ -35,6 +38,13 @@
 #define MINT_CACHE_MAX	1024	/* cached tokens */
 #define MINT_TOKEN_MAX	256
 
+/* What a mint's answer gives. */
+struct mint_answer {
+	char		 token[MINT_TOKEN_MAX];	/* secret: zero when done */
+	size_t		 len;			/* strlen(token) */
+	int64_t		 expires;		/* epoch seconds */
+};
+
 typedef void	(*mint_cb)(void *arg, const char *token, size_t len,
 		    int64_t expires, const char *why);
 
@@ -48,6 +58,21 @@ void	mint_init(struct event_base *, const struct config *);
  */
 void	mint_get(struct kh_inst *, const char *repos, const char *perms,
 	    mint_cb, void *arg);
+/*
+ * GitHub's answer to POST /app/installations/{id}/access_tokens (status
+ * 201), the len bytes of body (no NUL needed): {"token": "ghs_...",
+ * "expires_at": "2026-11-23T13:00:00Z", "permissions": {...},
+ * "repository_selection": ..., "repositories": [...]}; only "token" and
+ * "expires_at" are read.  0 with *a: the token, 1 to MINT_TOKEN_MAX - 1
+ * bytes of printable ASCII without space, NUL-terminated, and its
+ * expiry, > 0 (not checked against the clock).  -1 when either is
+ * missing or not so; *a is then all zero.  The parser's own copy of the
+ * token is zeroed before it returns; *a's is the caller's to zero
+ * (sodium_memzero).  Pure: no I/O, no state, no clock.
+ */
+int	mint_parse(const char *body, size_t len, struct mint_answer *a);
+/* "YYYY-MM-DDTHH:MM:SSZ", UTC, to epoch seconds; -1 if it is not that. */
+int64_t	mint_parse_time(const char *s);
 /* Cached tokens and the earliest expiry among them, for status. */
 size_t	mint_cached(const struct kh_inst *, int64_t *earliest);
 
