@@ -3,14 +3,34 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "log.h"
 #include "util.h"
+
+/* jansson's free: the whole block zeroed first, whoever allocated it. */
+static void
+json_free_zeroed(void *p)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void
+json_zero_on_free(void)
+{
+	json_set_alloc_funcs(malloc, json_free_zeroed);
+}
 
 void *
 xcalloc(size_t nmemb, size_t size)

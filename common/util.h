@@ -22,6 +22,14 @@ time_t	 monotime(void);
 uint64_t monotime_ms(void);
 uint64_t monotime_us(void);
 
+/*
+ * Make jansson zero every block it frees: its copies of tokens and
+ * credentials (decoded strings, parser buffers) must not linger in
+ * freed memory.  Once per process, before it first uses jansson; forked
+ * children keep it.
+ */
+void	 json_zero_on_free(void);
+
 int	 fd_nonblock(int);
 int	 fd_cloexec(int);
 

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "ghpctl.h"
 #include "msg.h"
+#include "util.h"
 
 #define GHPCTL_TIMEOUT	30	/* seconds to wait for an answer */
 
@@ -350,6 +351,7 @@ main(int argc, char *argv[])
 {
 	int ch;
 
+	json_zero_on_free();
 	while ((ch = getopt(argc, argv, "+f:s:")) != -1) {
 		switch (ch) {
 		case 'f':

@@ -573,6 +573,7 @@ main(int argc, char *argv[])
 	int ch, foreground = 0, check = 0, verbose = 0;
 
 	log_init(1, 0, "ghp");
+	json_zero_on_free();
 	while ((ch = getopt(argc, argv, "dD:f:nv")) != -1) {
 		switch (ch) {
 		case 'd':
