@@ -3,11 +3,14 @@ bench/servers.py: the processes bench/run.py measures, and how it
 starts, checks and stops them.
 
   the upstream   nginx answering GET /repos/acme/widgets with a fixed
-                 repository JSON and GitHub's headers, 401 unless the
-                 request carries CREDENTIAL;
+                 repository JSON and GitHub's headers, an archive (a large
+                 sparse file, GET on codeload's path) and a blob upload
+                 (POST /repos/acme/widgets/git/blobs, the body passed on
+                 as it comes to sink.py, which reads it whole), and GET
+                 /user; 401 unless the request carries CREDENTIAL;
   the proxy      nginx in front of it, `proxy_set_header Authorization`;
-  ghp            build/ghp with `workers 1`, a stored credential and a
-                 ghx_ token.
+  ghp            build/ghp with `workers N`, a stored credential and ghx_
+                 tokens.
 
 Each runs in a process group of its own, from one directory; stop()
 kills what is left of a group pid by pid.  Ports are chosen free, and a
@@ -26,10 +29,16 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 PATH = "/repos/acme/widgets"
 API_HOST = "api.github.com"
+# The streaming benchmark's download (an archive, which codeload.github.com
+# serves itself, however large) and upload (a git blob, through the API).
+ARCHIVE_PATH = "/acme/widgets/tar.gz/refs/heads/main"
+CODELOAD_HOST = "codeload.github.com"
+BLOB_PATH = "/repos/acme/widgets/git/blobs"
 # A stand-in for a real GitHub credential; it never leaves loopback.
 CREDENTIAL = "ghp_BenchCredential0000000000000000000000"
 
@@ -261,20 +270,27 @@ http {{
     scgi_temp_path {t}/scgi;
     keepalive_requests 1000000;
     keepalive_timeout 75s;
-    map $status $not200 {{ 200 0; default 1; }}
+    map $status $not200 {{ 200 0; 201 0; default 1; }}
 {body}}}
 """.format(d=d, n=name, t=t, body=body)
 
 
-def upstream_conf(d, port, body):
-    """The upstream: 200 and the body with the credential, 401 without;
-    it logs only answers that are not 200 (upstream-not200.log)."""
+def upstream_conf(d, port, body, archive, sink_port):
+    """The upstream: with the credential, 200 and the body, 200 and the
+    file archive, or (an upload) 201 from the sink once it has read the
+    whole body, and GET /user (which ghp's keyholder asks, once per
+    credential, for the login behind it); 401 without.  It logs only
+    answers that are not 200 or 201 (upstream-not200.log)."""
     etag = 'W/"%s"' % hashlib.sha256(body.encode()).hexdigest()
     hdrs = "".join("            add_header %s %s;\n" % (k, nq(v))
                    for k, v in [("ETag", etag)] + GITHUB_HEADERS)
     return nginx_conf(d, "upstream", """
     log_format st '$status "$request" auth=$http_authorization';
     access_log {d}/upstream-not200.log st if=$not200;
+    upstream sink {{
+        server 127.0.0.1:{sink};
+        keepalive 4;
+    }}
     server {{
         listen 127.0.0.1:{port};
         location = {path} {{
@@ -284,11 +300,41 @@ def upstream_conf(d, port, body):
             default_type "application/json; charset=utf-8";
 {hdrs}            return 200 {body};
         }}
+        location = /user {{
+            if ($http_authorization != {auth}) {{
+                return 401 '{{"message":"Bad credentials"}}';
+            }}
+            default_type "application/json; charset=utf-8";
+            return 200 '{{"login":"bench-user","id":4242,"type":"User"}}';
+        }}
+        location = {archive_path} {{
+            if ($http_authorization != {auth}) {{
+                return 401 '{{"message":"Bad credentials"}}';
+            }}
+            sendfile on;
+            tcp_nopush on;
+            types {{ }}
+            default_type application/x-gzip;
+            add_header Content-Disposition
+                "attachment; filename=acme-widgets-main.tar.gz";
+            alias {archive};
+        }}
+        location = {blob_path} {{
+            if ($http_authorization != {auth}) {{
+                return 401 '{{"message":"Bad credentials"}}';
+            }}
+            client_max_body_size 0;
+            proxy_request_buffering off;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://sink;
+        }}
         location = /nginx_status {{ stub_status; }}
         location / {{ return 404 '{{"message":"Not Found"}}'; }}
     }}
 """.format(d=d, port=port, path=PATH, auth=nq("token " + CREDENTIAL),
-           hdrs=hdrs, body=nq(body)))
+           hdrs=hdrs, body=nq(body), archive_path=ARCHIVE_PATH,
+           archive=archive, blob_path=BLOB_PATH, sink=sink_port))
 
 
 def proxy_conf(d, port, up_port):
@@ -339,6 +385,23 @@ def start_nginx(d, name, make_conf, cpus):
                 raise
 
 
+def start_sink(d, cpus):
+    """sink.py on a free port; returns (Popen, port)."""
+    sink = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "sink.py")
+    log = os.path.join(d, "sink.log")
+    for attempt in range(3):
+        port = free_port()
+        p = start([sys.executable, sink, str(port)], log, cpus)
+        try:
+            wait_port(port, p, "the upload sink", log)
+            return p, port
+        except BenchError:
+            stop(p)
+            if attempt == 2:
+                raise
+
+
 def upstream_accepts(port):
     """Connections the upstream has accepted so far (stub_status)."""
     try:
@@ -352,32 +415,40 @@ def upstream_accepts(port):
 # ------------------------------------------------------------ ghp
 
 class Ghp:
-    """ghp with `workers 1` in the foreground, as the integration tests
-    start it (tests/integration/harness.py): as root its children drop
-    to nobody; a stored credential and one ghx_ token."""
+    """ghp in the foreground, as the integration tests start it
+    (tests/integration/harness.py): as root its children drop to nobody;
+    `workers N`, a stored credential, a metrics listener; every file
+    under d, named after name ("ghp", "ghp2", ...)."""
 
-    def __init__(self, d, up_port, cpus, ghp_bin, ghpctl_bin):
-        self.d, self.cpus = d, cpus
+    def __init__(self, d, up_port, cpus, ghp_bin, ghpctl_bin, name="ghp",
+                 workers=1):
+        self.d, self.cpus, self.name = d, cpus, name
+        self.workers = workers
         self.ghp_bin, self.ghpctl_bin = ghp_bin, ghpctl_bin
-        self.sock = os.path.join(d, "ghp.sock")
-        self.conf = os.path.join(d, "ghp.conf")
-        self.log = os.path.join(d, "ghp.log")
-        self.audit = os.path.join(d, "ghp-audit.log")
-        self.access = os.path.join(d, "ghp-access.log")
+        self.sock = os.path.join(d, name + ".sock")
+        self.conf = os.path.join(d, name + ".conf")
+        self.log = os.path.join(d, name + ".log")
+        self.audit = os.path.join(d, name + "-audit.log")
+        self.access = os.path.join(d, name + "-access.log")
+        self.state = os.path.join(d, name + "-state")
         self.up = "http://127.0.0.1:%d" % up_port
         self.proc = None
         self.roles = {}
 
-    def write_conf(self, port):
+    def write_conf(self, port, metrics_port):
         user = ("nobody" if os.geteuid() == 0 else
                 pwd.getpwuid(os.geteuid()).pw_name)
         lines = ['user "%s"' % user,
                  'chroot "%s"' % os.path.join(self.d, "empty"),
-                 "workers 1",
-                 'state directory "%s"' % os.path.join(self.d, "state"),
+                 "workers %d" % self.workers,
+                 'state directory "%s"' % self.state,
                  'control socket "%s"' % self.sock,
                  "shutdown timeout 2",
-                 "listen on 127.0.0.1 port %d" % port]
+                 # The idle-connection test holds its connections for
+                 # longer than the default minute, on a busy machine.
+                 "idle timeout 600",
+                 "listen on 127.0.0.1 port %d" % port,
+                 "metrics listen on 127.0.0.1 port %d" % metrics_port]
         # Every upstream named, so that no worker waits on DNS at start.
         lines += ['upstream %s "%s"' % (n, self.up)
                   for n in ("api", "web", "codeload", "copilot")]
@@ -390,7 +461,7 @@ class Ghp:
     def ctl(self, *args, stdin=None):
         r = subprocess.run([self.ghpctl_bin, "-s", self.sock] + list(args),
                            input=stdin, capture_output=True, text=True,
-                           timeout=15)
+                           timeout=30)
         if r.returncode != 0:
             raise BenchError("ghpctl %s: exit %d: %s" % (
                 args[0], r.returncode, (r.stderr or r.stdout).strip()))
@@ -407,10 +478,29 @@ class Ghp:
                 roles[p["role"]].append(p["pid"])
         return dict(roles)
 
+    def workers_status(self):
+        """{pid: {requests, connections, ...}} of the running workers."""
+        return {p["pid"]: p for p in self.status().get("processes", [])
+                if p.get("role") == "worker" and p.get("state") == "running"}
+
+    def worker_pids(self):
+        """The workers: the master's children that ghpctl status calls
+        workers (the master is the process we started: taskset execs)."""
+        pids = []
+        for pid in self.running_roles().get("worker", []):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    ppid = int(f.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.proc.pid:
+                pids.append(pid)
+        return pids
+
     def start(self):
         for attempt in range(3):
-            self.port = free_port()
-            self.write_conf(self.port)
+            self.port, self.metrics_port = free_port(), free_port()
+            self.write_conf(self.port, self.metrics_port)
             self.proc = start([self.ghp_bin, "-d", "-f", self.conf], self.log,
                               self.cpus, cwd=self.d)
             try:
@@ -432,7 +522,7 @@ class Ghp:
                     roles = self.running_roles()
                 except (BenchError, ValueError):
                     roles = {}
-                if len(roles.get("worker", [])) == 1 and \
+                if len(roles.get("worker", [])) == self.workers and \
                         roles.get("keyholder"):
                     self.roles = roles
                     return
@@ -440,12 +530,35 @@ class Ghp:
         raise BenchError("ghp not ready after %.0fs:\n%s" %
                          (timeout, tail(self.log)))
 
-    def setup_token(self):
+    def add_credential(self):
         self.ctl("credential", "add", "--owner", "bench",
                  stdin=CREDENTIAL + "\n")
-        tok = self.ctl("token", "create", "--owner", "bench", "--repo",
-                       "acme/widgets", "--perm", "contents:read",
-                       "--note", "bench").strip()
-        if not tok.startswith("ghx_"):
-            raise BenchError("ghpctl token create printed %r" % tok[:40])
+
+    def token_args(self, perm="contents:read", note="bench"):
+        return [self.ghpctl_bin, "-s", self.sock, "token", "create",
+                "--owner", "bench", "--repo", "acme/widgets", "--perm",
+                perm, "--note", note]
+
+    def create_token(self, perm="contents:read", note="bench"):
+        r = subprocess.run(self.token_args(perm, note), capture_output=True,
+                           text=True, timeout=30)
+        tok = r.stdout.strip()
+        if r.returncode != 0 or not tok.startswith("ghx_"):
+            raise BenchError("ghpctl token create: exit %d: %s" % (
+                r.returncode, (r.stderr or r.stdout).strip()[:200]))
         return tok
+
+    def metrics(self):
+        """{series with labels: value} from the metrics listener."""
+        st, body = get(self.metrics_port, {"Host": "localhost"}, "/metrics")
+        if st != 200:
+            raise BenchError("ghp's metrics listener answered %d" % st)
+        out = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
