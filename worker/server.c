@@ -12,6 +12,7 @@
 #include <netdb.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@
 
 
 static struct event_base	*srv_base;
+static struct event		*srv_trim_ev;	/* memory back to the system */
+static uint32_t			 srv_closed;	/* since the last trim */
 static const struct config	*srv_conf;
 static struct event		*srv_accept_ev[SERVER_MAX_LISTENERS];
 static int			 srv_epfd = -1;
@@ -54,6 +57,8 @@ static TAILQ_HEAD(, conn)	 srv_conns = TAILQ_HEAD_INITIALIZER(srv_conns);
 
 static void	server_accept_cb(int, short, void *);
 static void	server_close_idle(void);
+static void	server_trim_later(void);
+static void	server_trim_cb(int, short, void *);
 static void	server_accept_on(const struct worker_listener *);
 
 uint32_t
@@ -140,6 +145,7 @@ server_init(struct event_base *base, const struct config *conf,
     const struct worker_listener *l, int n)
 {
 	srv_base = base;
+	srv_trim_ev = evtimer_new(base, server_trim_cb, NULL);
 	srv_conf = conf;
 	srv_listeners = l;
 	srv_nlisteners = n;
@@ -226,6 +232,7 @@ conn_free(struct conn *c)
 	free(c->tunnel_host);
 	free(c);
 	srv_connections--;
+	server_trim_later();
 	server_check_idle();
 }
 
@@ -236,6 +243,32 @@ conn_free(struct conn *c)
  * client still sends, for a bounded time and amount, before letting go
  * (a "lingering close").
  */
+/*
+ * When many connections have closed (SERVER_TRIM_DROP, or a few and
+ * none is left), the memory they held goes back to the system a second
+ * later, once the burst of closes is over: malloc(3) would otherwise
+ * keep it.  At most once a second.
+ */
+static void
+server_trim_cb(int fd, short ev, void *arg)
+{
+	(void)malloc_trim(0);
+	srv_closed = 0;
+}
+
+static void
+server_trim_later(void)
+{
+	struct timeval tv = { 1, 0 };
+
+	srv_closed++;
+	if (srv_trim_ev == NULL || evtimer_pending(srv_trim_ev, NULL) ||
+	    (srv_closed < SERVER_TRIM_DROP &&
+	    (srv_connections > 0 || srv_closed < 16)))
+		return;
+	evtimer_add(srv_trim_ev, &tv);
+}
+
 static void
 conn_linger(struct conn *c)
 {

@@ -26,6 +26,7 @@
 #define SERVER_MAX_LISTENERS	64
 #define SERVER_LINGER_TIMEOUT	2		/* seconds */
 #define SERVER_LINGER_MAX	(64 * 1024)	/* bytes discarded at most */
+#define SERVER_TRIM_DROP	256	/* connections gone: give memory back */
 
 struct event_base;
 
