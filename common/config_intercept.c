@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "config_priv.h"
+#include "util.h"
 #include "web.h"
 
 #define INTERCEPT_NAME_MAX	64
@@ -61,12 +62,9 @@ header_name_ok(const char *s)
 static int
 placeholder_ok(const char *s)
 {
-	size_t i;
+	size_t n = strlen(s);
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return (0);
-	return (i >= 8 && i <= 256);
+	return (n >= 8 && n <= 256 && visible_ascii(s, n));
 }
 
 static void

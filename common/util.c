@@ -111,6 +111,17 @@ monotime_us(void)
 }
 
 int
+visible_ascii(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return n > 0;
+}
+
+int
 fd_nonblock(int fd)
 {
 	int flags;

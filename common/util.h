@@ -30,6 +30,10 @@ uint64_t monotime_us(void);
  */
 void	 json_zero_on_free(void);
 
+/* 1 if s[0..n) is non-empty printable ASCII without space (fit for a
+ * header value word: a token, a key, a login). */
+int	 visible_ascii(const char *, size_t);
+
 int	 fd_nonblock(int);
 int	 fd_cloexec(int);
 

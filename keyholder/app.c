@@ -205,14 +205,11 @@ app_known(const struct kh_app *a, uint64_t id)
 static int
 app_account_ok(const char *s)
 {
-	size_t i, n;
+	size_t n;
 
 	if (s == NULL || (n = strlen(s)) == 0 || n > APP_ACCOUNT_MAX)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return 1;
+	return visible_ascii(s, n);
 }
 
 int

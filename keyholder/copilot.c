@@ -93,14 +93,7 @@ cp_make_room(void)
 static int
 cp_token_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || n > COPILOT_TOKEN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return 1;
+	return n <= COPILOT_TOKEN_MAX && visible_ascii(s, n);
 }
 
 /* Seconds to ms, a tenth (at most a minute) early. */

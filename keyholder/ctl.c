@@ -79,12 +79,9 @@ valid_chars(const char *s, size_t min, size_t max, const char *extra)
 static int
 valid_secret(const char *s)
 {
-	size_t i;
+	size_t n = strlen(s);
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return i > 0 && i < CRED_MAX;
+	return n < CRED_MAX && visible_ascii(s, n);
 }
 
 static int

@@ -231,14 +231,7 @@ mint_parse_time(const char *s)
 static int
 mint_token_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || n >= MINT_TOKEN_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return 1;
+	return n < MINT_TOKEN_MAX && visible_ascii(s, n);
 }
 
 int
