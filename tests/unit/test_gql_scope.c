@@ -184,6 +184,21 @@ test_across_repositories(void)
 	DENY("read", "{ repository(owner: \"acme\", name: \"widgets\") "
 	    "{ owner { ... on User { pullRequests(first: 1) { nodes { title } "
 	    "} } } } }", "across repositories");
+	/* Accounts: public profiles, not their members or memberships. */
+	ALLOW("metadata", "{ organization(login: \"acme\") { login name "
+	    "description } user(login: \"bob\") { followers(first: 5) { "
+	    "nodes { login } } } }");
+	DENY("read", "{ organization(login: \"acme\") { membersWithRole("
+	    "first: 5) { nodes { login } } } }", "organization.membersWithRole:"
+	    " refused for scoped tokens: an organization's members need");
+	DENY("read", "{ organization(login: \"acme\") { teams(first: 5) { "
+	    "nodes { name } } } }", "organization.teams: refused");
+	DENY("read", "{ repository(owner: \"acme\", name: \"widgets\") { "
+	    "pullRequest(number: 1) { reviewRequests(first: 5) { nodes { "
+	    "requestedReviewer { ... on Team { members(first: 5) { nodes { "
+	    "login } } } } } } } } }", "members: refused");
+	DENY("read", "{ viewer { organizations(first: 5) { nodes { login } } "
+	    "} }", "viewer.organizations: refused");
 	/* A fork's parent: its metadata, never its data. */
 	ALLOW("read", "{ repository(owner: \"acme\", name: \"widgets\") "
 	    "{ parent { nameWithOwner isPrivate } } }");
