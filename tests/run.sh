@@ -129,41 +129,74 @@ suite_lint() {
 	add lint "$out" 0
 }
 
+# fuzz_one TARGET SECONDS: one fuzz target on a copy of its corpus (or
+# the corpus itself with FUZZ_GROW=1); its verdict in $LOG/fuzz-NAME.res.
+fuzz_one() {
+	t=$1
+	name=${t##*/fuzz_}
+	seeds=tests/fuzz/corpus/$name
+	out="$LOG/fuzz-$name.log"
+	grown=
+	if [ "${FUZZ_GROW:-0}" = 1 ]; then
+		dirs="$seeds"
+	else
+		grown=$(mktemp -d)
+		dirs="$grown $seeds"
+	fi
+	# shellcheck disable=SC2086
+	if "$t" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/ -print_final_stats=1 $dirs \
+	    >"$out" 2>&1; then
+		runs=$(grep -E 'stat::number_of_executed_units' "$out" |
+		    grep -oE '[0-9]+$')
+		echo "ok fuzz_$name: ${runs:-?} runs, no finding" \
+		    >"$LOG/fuzz-$name.res"
+	else
+		echo "finding fuzz_$name: FINDING (artifact in build/)" \
+		    >"$LOG/fuzz-$name.res"
+	fi
+	[ -n "$grown" ] && rm -rf "$grown"
+	return 0
+}
+
+# Each target for FUZZ_SECONDS, FUZZ_JOBS at a time (default: 2, or 1
+# on one CPU).
 suite_fuzz() {
 	secs=${FUZZ_SECONDS:-20}
-	echo "== fuzz targets, ${secs}s each"
+	jobs=${FUZZ_JOBS:-$( [ "$(nproc 2>/dev/null || echo 1)" -gt 1 ] &&
+	    echo 2 || echo 1)}
+	echo "== fuzz targets, ${secs}s each, $jobs at a time"
 	p=0
 	f=0
 	if ! ls build/fuzz/fuzz_* >/dev/null 2>&1; then
 		echo "fuzz: no fuzz targets in build/fuzz (run make first)"
 		f=1
 	fi
+	n=0
+	for t in build/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		rm -f "$LOG/fuzz-${t##*/fuzz_}.res"
+		fuzz_one "$t" "$secs" &
+		n=$((n + 1))
+		[ $((n % jobs)) = 0 ] && wait
+	done
+	wait
 	for t in build/fuzz/fuzz_*; do
 		[ -x "$t" ] || continue
 		name=${t##*/fuzz_}
-		seeds=tests/fuzz/corpus/$name
-		out="$LOG/fuzz-$name.log"
-		if [ "${FUZZ_GROW:-0}" = 1 ]; then
-			dirs="$seeds"
-		else
-			grown=$(mktemp -d)
-			dirs="$grown $seeds"
-		fi
-		# shellcheck disable=SC2086
-		if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		    -artifact_prefix=build/ -print_final_stats=1 $dirs \
-		    >"$out" 2>&1; then
+		res=$(cat "$LOG/fuzz-$name.res" 2>/dev/null)
+		case "$res" in
+		ok*)
 			p=$((p + 1))
-			runs=$(grep -E 'stat::number_of_executed_units' "$out" |
-			    grep -oE '[0-9]+$')
-			echo "fuzz_$name: ${runs:-?} runs, no finding"
-		else
+			echo "${res#ok }"
+			;;
+		*)
 			f=$((f + 1))
-			tail -n 40 "$out"
-			echo "fuzz_$name: FINDING (artifact in build/)"
-		fi
-		[ -n "${grown:-}" ] && rm -rf "$grown"
-		grown=
+			tail -n 40 "$LOG/fuzz-$name.log"
+			echo "fuzz_$name: FINDING or no verdict (see" \
+			    "$LOG/fuzz-$name.log; artifact in build/)"
+			;;
+		esac
 	done
 	echo "fuzz: $p passed, $f failed" >"$LOG/fuzz.log"
 	add fuzz "$LOG/fuzz.log" 0

@@ -12,10 +12,19 @@ that tests/run.sh adds up.  Exit status 1 when a test failed.
 A pattern (unittest's -k) selects tests by substring.  GHP_BIN and
 GHPCTL_BIN choose the binaries (an ASan build, say); GHP_KEEP=1 keeps the
 temporary directories of the daemons for a look afterwards.
+
+With no pattern, the test files run as GHP_TEST_JOBS processes at a
+time (default: 2, or 1 on one CPU), one file per process, largest first
+(every daemon a test starts has its own ports and directory); the files
+in SERIAL, which measure memory or time under load, run afterwards, one
+at a time.  "--module NAME" runs one file (what each process does).
 """
 
 import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -24,9 +33,88 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# Files that measure memory or timing under load: alone, at the end.
+SERIAL = ("test_faults",)
+
+COUNTS = re.compile(r"^integration: (\d+) passed, (\d+) failed"
+                    r"(?:, (\d+) skipped)?$", re.M)
+
+
+def jobs():
+    try:
+        return max(1, int(os.environ.get("GHP_TEST_JOBS", "")))
+    except ValueError:
+        return 2 if (os.cpu_count() or 1) > 1 else 1
+
+
+def run_parallel(quiet, n):
+    """Each test file in a process of its own, n at a time; one line of
+    counts for them all."""
+    names = sorted((f[:-3] for f in os.listdir(HERE)
+                    if f.startswith("test_") and f.endswith(".py")),
+                   key=lambda m: -os.path.getsize(os.path.join(HERE,
+                                                               m + ".py")))
+    queue = [m for m in names if m not in SERIAL]
+    serial = [m for m in names if m in SERIAL]
+    running, done = [], []
+    t0 = time.monotonic()
+
+    def start(m):
+        out = tempfile.TemporaryFile(mode="w+")
+        cmd = [sys.executable, os.path.abspath(__file__), "--module", m]
+        if quiet:
+            cmd.append("-q")
+        return m, subprocess.Popen(cmd, stdout=out,
+                                   stderr=subprocess.STDOUT), out
+
+    while queue or serial or running:
+        while queue and len(running) < n:
+            running.append(start(queue.pop(0)))
+        if not running and serial:
+            running.append(start(serial.pop(0)))
+        for item in list(running):
+            if item[1].poll() is not None:
+                running.remove(item)
+                done.append(item)
+        time.sleep(0.05)
+    passed = failed = skipped = 0
+    for m, proc, out in done:
+        out.seek(0)
+        text = out.read()
+        out.close()
+        got = COUNTS.findall(text)
+        if got:
+            p, f, k = got[-1]
+            passed, failed = passed + int(p), failed + int(f)
+            skipped += int(k or 0)
+            text = COUNTS.sub(lambda x: "%s: %s" % (m, x.group(0)[13:]),
+                              text)
+            if proc.returncode != 0 and int(f) == 0:
+                failed += 1
+                text += "%s: exit %s with no failed test\n" % (
+                    m, proc.returncode)
+        else:
+            failed += 1
+            text += "\n%s: no result line (exit %s)\n" % (
+                m, proc.returncode)
+        sys.stdout.write(text)
+    print("integration: ran in %.1fs (%d at a time)" %
+          (time.monotonic() - t0, n))
+    line = "integration: %d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
 def main(argv):
     quiet = "-q" in argv
-    patterns = [a for a in argv if a != "-q"]
+    argv = [a for a in argv if a != "-q"]
+    module = None
+    if len(argv) >= 2 and argv[0] == "--module":
+        module, argv = argv[1], argv[2:]
+    patterns = argv
     sys.path.insert(0, HERE)
     import harness      # noqa: E402  (after the path is set)
 
@@ -42,10 +130,16 @@ def main(argv):
            "as root" if harness.IS_ROOT else
            "not as root: root-only tests skip"))
 
+    if module is None and not patterns and jobs() > 1:
+        return run_parallel(quiet, jobs())
     loader = unittest.TestLoader()
     if patterns:
         loader.testNamePatterns = ["*%s*" % p for p in patterns]
-    suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    if module is not None:
+        suite = loader.loadTestsFromName(module)
+    else:
+        suite = loader.discover(HERE, pattern="test_*.py",
+                                top_level_dir=HERE)
     t0 = time.monotonic()
     runner = unittest.TextTestRunner(stream=sys.stdout,
                                      verbosity=1 if quiet else 2)
