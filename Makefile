@@ -51,8 +51,16 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE   ?= 20
 
-# Unit tests link the common code; process code is tested by running it.
-UNIT_LINK = $(COMMON_SRC) $(GEN_C)
+# Unit tests and fuzz targets link the common code, compiled once per
+# flavour (the daemon's objects, the ASan daemon's, and the fuzzers'
+# own); process code is tested by running it.
+COMMON_OBJ	= $(COMMON_SRC:%.c=$(OBJ)/%.o) $(GEN_C:%.c=$(OBJ)/%.o)
+COMMON_SAN_OBJ	= $(COMMON_SRC:%.c=$(SAN)/obj/%.o) $(GEN_C:%.c=$(SAN)/obj/%.o)
+FUZZ_OBJ	= build/fuzz-obj
+COMMON_FUZZ_OBJ	= $(COMMON_SRC:%.c=$(FUZZ_OBJ)/%.o) \
+		  $(GEN_C:%.c=$(FUZZ_OBJ)/%.o)
+# Sources a test adds (target-specific UNIT_LINK += below).
+UNIT_LINK =
 
 .PHONY: all deps run check unit unit-asan integration lint fuzz fuzz-smoke \
 	bench install clean
@@ -97,26 +105,34 @@ $(SAN)/ghp: $(GHP_SRC:%.c=$(SAN)/obj/%.o)
 $(SAN)/ghpctl: $(GHPCTL_SRC:%.c=$(SAN)/obj/%.o)
 	$(CLANG) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
-# A unit test is one file; it links the code under test from source.
-build/unit/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
+# A unit test is one file; it links the common objects and the sources
+# under test that UNIT_LINK adds.
+build/unit/%: tests/unit/%.c $(COMMON_OBJ) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_LINK) \
+	    $(COMMON_OBJ) $(PKG_LIBS)
 
-build/unit-asan/%: tests/unit/%.c $(UNIT_LINK) $(wildcard */*.h)
+build/unit-asan/%: tests/unit/%.c $(COMMON_SAN_OBJ) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(filter-out -O2,$(ALL_CFLAGS)) $(SAN_FLAGS) -Itests/unit \
-	    -o $@ $< $(UNIT_LINK) $(PKG_LIBS)
+	    -o $@ $< $(UNIT_LINK) $(COMMON_SAN_OBJ) $(PKG_LIBS)
 
-# A fuzz target links the common code; a target-specific FUZZ_LINK +=
-# adds the worker or keyholder files it exercises (as UNIT_LINK below).
-FUZZ_LINK = $(COMMON_SRC) $(GEN_C)
+# A fuzz target links the common code, built with the fuzzer's coverage;
+# a target-specific FUZZ_LINK += adds the worker or keyholder files it
+# exercises (as UNIT_LINK below).
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
+	    $(CLANG_WARN) -fno-sanitize-recover=all
+FUZZ_LINK =
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LINK) $(wildcard */*.h)
+$(FUZZ_OBJ)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
-	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=all \
-	    -o $@ $< $(FUZZ_LINK) $(PKG_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	    -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(COMMON_FUZZ_OBJ) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(FUZZ_LINK) $(COMMON_FUZZ_OBJ) $(PKG_LIBS)
 
 # Tests of worker or keyholder code link the files they exercise.
 STORE_SRC = keyholder/store_sqlite.c
