@@ -83,8 +83,8 @@ import time
 import unittest
 
 from harness import (ConnectionClosed, HttpConn, IS_ROOT, NEED_ROOT,
-                     SANITIZED, TROUBLE, build_request, pid_alive,
-                     proc_status)
+                     SANITIZED, TROUBLE, RssWatch, build_request, pid_alive,
+                     proc_status, status_kb)
 from proxy_case import ProxyCase, read_json_lines, start_proxy
 
 from fake_github import spawn
@@ -137,23 +137,7 @@ def raise_nofile(want=8192):
 
 
 def rss_kb(pid):
-    v = proc_status(pid).get("VmRSS")
-    return int(v.split()[0]) if v else None
-
-
-def hwm_kb(pid):
-    v = proc_status(pid).get("VmHWM")
-    return int(v.split()[0]) if v else None
-
-
-def reset_hwm(pid):
-    """Reset VmHWM of pid (clear_refs 5); True if it could."""
-    try:
-        with open("/proc/%d/clear_refs" % pid, "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+    return status_kb(pid, "VmRSS")
 
 
 def conn_owners(port, pids):
@@ -185,38 +169,6 @@ def conn_owners(port, pids):
             if link in by_inode:
                 out[by_inode[link]] = pid
     return out
-
-
-class RssWatch:
-    """Samples VmRSS of pid every 20 ms in a thread while active; .peak
-    is the largest sample, or the kernel's VmHWM (reset first) if
-    larger."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.samples = []
-        self._stop = threading.Event()
-
-    def _run(self):
-        while not self._stop.is_set():
-            v = rss_kb(self.pid)
-            if v is not None:
-                self.samples.append(v)
-            self._stop.wait(0.02)
-
-    def __enter__(self):
-        self.before = rss_kb(self.pid)
-        self.hwm_reset = reset_hwm(self.pid)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        hwm = hwm_kb(self.pid) if self.hwm_reset else None
-        self.peak = max(self.samples + [hwm or 0, self.before or 0])
-        return False
 
 
 # ------------------------------------------------------------ the load
@@ -697,11 +649,18 @@ class FaultCase(ProxyCase):
         self.assertNoFailures(ld, g)
 
         def unavailable(r):
+            # The keyholder's absence, or, as thousands of those 503s are
+            # audited in a second on a busy machine, the master falling
+            # behind with the records (ghp.8: "busy writing its audit
+            # log"): both are answers, with their Retry-After.
             return (r.status == 503 and r.shape_ok and
-                    r.message == "ghp cannot check tokens right now" and
-                    r.retry_after == "5")
+                    ((r.message == "ghp cannot check tokens right now" and
+                      r.retry_after == "5") or
+                     (r.message == "ghp is busy writing its audit log: "
+                      "try again" and r.retry_after == "1")))
         self.assertAnswersAsExpected(ld, also=unavailable)
-        refused = [r for r in ld.recs if r.ok and r.status == 503]
+        refused = [r for r in ld.recs if r.ok and r.status == 503 and
+                   r.message == "ghp cannot check tokens right now"]
         # None before the keyholder died; none asked once every worker
         # had its channel to the new one.
         self.assertTrue(all(r.t1 >= t_kill for r in refused), refused[:3])

@@ -41,8 +41,8 @@ import threading
 import time
 import unittest
 
-from harness import HttpConn, IS_ROOT, NEED_ROOT, SANITIZED, \
-    build_request, proc_status
+from harness import HttpConn, IS_ROOT, NEED_ROOT, SANITIZED, RssWatch, \
+    build_request, proc_status, status_kb
 from proxy_case import ProxyCase, start_proxy
 
 from fake_github import iter_pattern, pattern, pattern_sha256
@@ -94,74 +94,6 @@ def expected_sha256(n):
 
 
 # ------------------------------------------------------------ memory
-
-
-def _status_kb(pid, field):
-    v = proc_status(pid).get(field)
-    return int(v.split()[0]) if v else None
-
-
-def _reset_peak(pid):
-    """Reset the kernel's VmHWM of pid (clear_refs 5); True if it could."""
-    try:
-        with open("/proc/%d/clear_refs" % pid, "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class RssWatch:
-    """While active, samples VmRSS of pid every 20 ms in a thread.
-    .before is VmRSS when it starts; .peak the largest sample, or the
-    kernel's VmHWM if larger, when that could be reset first (it sees
-    every moment, the samples only some of them)."""
-
-    def __init__(self, pid, baseline=None, interval=0.02):
-        self.pid = pid
-        self.baseline = baseline
-        self.interval = interval
-        self.samples = []
-        self._stop = threading.Event()
-
-    def _run(self):
-        while not self._stop.is_set():
-            v = _status_kb(self.pid, "VmRSS")
-            if v is not None:
-                self.samples.append(v)
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self.before = _status_kb(self.pid, "VmRSS")
-        self.hwm_reset = _reset_peak(self.pid)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.after = _status_kb(self.pid, "VmRSS")
-        hwm = _status_kb(self.pid, "VmHWM") if self.hwm_reset else None
-        self.peak = max(self.samples + [hwm or 0, self.before or 0])
-        return False
-
-    def growth(self):
-        """The peak over the RSS before, or over the baseline (what the
-        worker had before any transfer) when that is lower: memory an
-        earlier request left behind counts too."""
-        base = self.before
-        if self.baseline is not None:
-            base = min(base, self.baseline)
-        return self.peak - base
-
-    def __str__(self):
-        return ("worker %d VmRSS at start %s kB, before %d kB, peak %d kB "
-                "(%d samples%s), after %d kB" % (
-                    self.pid, self.baseline, self.before, self.peak,
-                    len(self.samples),
-                    ", VmHWM reset" if self.hwm_reset else "",
-                    self.after or -1))
 
 
 # ------------------------------------------------------------ clients
@@ -286,7 +218,7 @@ class StreamCase(ProxyCase):
         assert r.status == 200 and r.body == pattern(MiB), r
         r = cls.g.api("PUT", UPLOAD_PATH, cls.tok, body=pattern(MiB))
         assert r.status == 200, r
-        cls.rss_start = _status_kb(cls.worker, "VmRSS")
+        cls.rss_start = status_kb(cls.worker, "VmRSS")
 
     def setUp(self):
         self.g.fake.clear_faults()
