@@ -123,6 +123,7 @@ build/unit-asan/%: tests/unit/%.c $(COMMON_SAN_OBJ) $(wildcard */*.h)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(INC) $(PKG_CFLAGS) -g -O1 \
 	    $(CLANG_WARN) -fno-sanitize-recover=all
 FUZZ_LINK =
+.SECONDARY: $(COMMON_FUZZ_OBJ)
 
 $(FUZZ_OBJ)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
