@@ -31,28 +31,32 @@ def named(t):
     return t.replace("[", "").replace("]", "").replace("!", "")
 
 
-def read_schema(path):
-    types, fields, inputs = {}, {}, {}
+def tsv_rows(path):
+    """(where, columns) of each line that is not blank or a comment."""
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if line.startswith("#") or not line.strip():
                 continue
-            c = line.rstrip("\n").split("\t")
-            where = "%s:%d" % (path, n)
-            if c[0] == "type" and len(c) == 4 and c[2] in KINDS:
-                rel = [] if c[3] == "-" else c[3].split(",")
-                types[c[1]] = (c[2], rel)
-            elif c[0] == "field" and len(c) == 5:
-                args = {}
-                if c[4] != "-":
-                    for a in c[4].split(","):
-                        k, _, v = a.partition(":")
-                        args[k] = v
-                fields.setdefault(c[1], {})[c[2]] = (c[3], args)
-            elif c[0] == "input" and len(c) == 4:
-                inputs.setdefault(c[1], {})[c[2]] = c[3]
-            else:
-                raise Fail("%s: malformed line" % where)
+            yield "%s:%d" % (path, n), line.rstrip("\n").split("\t")
+
+
+def read_schema(path):
+    types, fields, inputs = {}, {}, {}
+    for where, c in tsv_rows(path):
+        if c[0] == "type" and len(c) == 4 and c[2] in KINDS:
+            rel = [] if c[3] == "-" else c[3].split(",")
+            types[c[1]] = (c[2], rel)
+        elif c[0] == "field" and len(c) == 5:
+            args = {}
+            if c[4] != "-":
+                for a in c[4].split(","):
+                    k, _, v = a.partition(":")
+                    args[k] = v
+            fields.setdefault(c[1], {})[c[2]] = (c[3], args)
+        elif c[0] == "input" and len(c) == 4:
+            inputs.setdefault(c[1], {})[c[2]] = c[3]
+        else:
+            raise Fail("%s: malformed line" % where)
     for t in list(fields) + list(inputs):
         if t not in types:
             raise Fail("%s: fields of unknown type %s" % (path, t))
@@ -62,16 +66,11 @@ def read_schema(path):
 def read_policy(path, types, fields, inputs):
     pol = {"class": {}, "pattern": {}, "edge": {}, "root": {},
            "mutation": {}}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if line.startswith("#") or not line.strip():
-                continue
-            c = line.rstrip("\n").split("\t")
-            where = "%s:%d" % (path, n)
-            try:
-                policy_line(pol, c, types, fields, inputs)
-            except Fail as e:
-                raise Fail("%s: %s" % (where, e))
+    for where, c in tsv_rows(path):
+        try:
+            policy_line(pol, c, types, fields, inputs)
+        except Fail as e:
+            raise Fail("%s: %s" % (where, e))
     return pol
 
 

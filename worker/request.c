@@ -115,12 +115,6 @@ now_rfc3339(char *buf, size_t len)
 	return buf;
 }
 
-static void
-request_record(uint16_t type, json_t *o)
-{
-	records_add(type, o);
-}
-
 static json_t *
 jstr_or_null(const char *s)
 {
@@ -159,7 +153,7 @@ request_audit(struct request *r, const char *decision, const char *reason,
 	json_object_set_new(o, "duration", json_real((double)(monotime_ms() -
 	    r->t_start) / 1000.0));
 	graphql_audit(r, o);
-	request_record(MSG_AUDIT, o);
+	records_add(MSG_AUDIT, o);
 }
 
 /* The access record, Caddy's field names: after the answer. */
@@ -189,7 +183,7 @@ request_access(struct request *r)
 		json_object_set_new(o, "user_id", json_string(r->owner));
 	if (r->login[0] != '\0')
 		json_object_set_new(o, "login", json_string(r->login));
-	request_record(MSG_ACCESS, o);
+	records_add(MSG_ACCESS, o);
 }
 
 void
@@ -206,7 +200,7 @@ request_refused(struct conn *c, int status, size_t size)
 	    (int)c->remote_port, "bytes_read", 0, "size", (json_int_t)size,
 	    "status", status);
 	if (o != NULL)
-		request_record(MSG_ACCESS, o);
+		records_add(MSG_ACCESS, o);
 	metrics_request("other", "none", status);
 	metrics_stage(STAGE_TOTAL, (monotime_ms() - (c->head_t0 ?
 	    c->head_t0 : c->accepted)) * 1000);
