@@ -121,9 +121,8 @@ request_header_line(const struct http_header *h)
 {
 	char *line;
 
-	/* libcurl sends "Name;" as an empty header ("Name:" removes it). */
-	xasprintf(&line, "%.*s%s%.*s", (int)h->name.len, h->name.p,
-	    h->value.len > 0 ? ": " : ";", (int)h->value.len, h->value.p);
+	xasprintf(&line, "%.*s:%s%.*s", (int)h->name.len, h->name.p,
+	    h->value.len > 0 ? " " : "", (int)h->value.len, h->value.p);
 	return line;
 }
 

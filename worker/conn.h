@@ -60,6 +60,12 @@ size_t	conn_error(struct conn *, int status, const char *message,
 	    const char *extra_headers, int head_only);
 const char *http_reason(int status);
 /*
+ * Send b's bytes (it is emptied) after what is already on its way: at
+ * once to the socket when the connection is plain and nothing waits.
+ */
+struct evbuffer;
+void	conn_send(struct conn *, struct evbuffer *b);
+/*
  * From now on the connection speaks TLS, as the server, with ssl (an
  * intercepted CONNECT); -1 if that cannot be set up.
  */

@@ -174,7 +174,7 @@ graphql_q_done(void *arg, int ok, int status, const char *why)
 }
 
 static const struct upstream_ops graphql_q_ops = {
-	graphql_q_head, graphql_q_body, graphql_q_read, graphql_q_done
+	graphql_q_head, graphql_q_body, graphql_q_read, graphql_q_done, NULL
 };
 
 static void

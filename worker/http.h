@@ -131,6 +131,33 @@
  *   413  the body would exceed the limit given to http_chunked_init().
  *   431  the trailer section is longer than HTTP_TRAILER_MAX.
  * Trailers are checked and dropped, never exposed.
+ *
+ * The response head
+ * -----------------
+ * What an upstream answers is hostile input too.  http_resp_init(p),
+ * then http_parse_response(p, buf, len, &resp, &err) as bytes arrive,
+ * with buf holding every byte received so far (it may move between
+ * calls; its first bytes must not change).  The end of the head is
+ * looked for from where the last call stopped.  HTTP_OK: resp is the
+ * head, resp.len the bytes it took (the body follows); its slices
+ * point into buf.  A 1xx head is a head like any other: the caller skips
+ * it and parses the next with a fresh http_resp_init().  HTTP_ERROR
+ * (sticky): err.status is 502 and err.reason says why:
+ *   - not "HTTP/1.0" or "HTTP/1.1", SP, three digits worth 100..599,
+ *     then nothing or SP and a reason of field bytes;
+ *   - a bare CR or LF, a folded line (obs-fold), a header name that is
+ *     empty or not a token, a line without a colon, a control byte but
+ *     HTAB in a value;
+ *   - a second Content-Length or Transfer-Encoding, a Content-Length
+ *     that is not 1*DIGIT or is above HTTP_LENGTH_MAX, a
+ *     Transfer-Encoding other than "chunked", both, or chunked in
+ *     HTTP/1.0; a Connection that is not a list of tokens;
+ *   - a head longer than HTTP_RESP_HEAD_MAX (known before its end), more
+ *     than HTTP_RESP_HEADERS_MAX header lines.
+ * keep_alive follows the rules for requests above.  Whether a body
+ * follows is http_resp_has_body()'s answer (not for HEAD, 1xx, 204,
+ * 304); its framing is chunked, else content_length, else the end of
+ * the connection.
  */
 #ifndef GHP_HTTP_H
 #define GHP_HTTP_H
@@ -248,5 +275,32 @@ struct http_chunked {
 void	 http_chunked_init(struct http_chunked *, uint64_t);
 int	 http_chunked_decode(struct http_chunked *, const char *, size_t,
 	    size_t *, struct http_str *, struct http_error *);
+
+#define HTTP_RESP_HEAD_MAX	(64 * 1024)	/* a response's head */
+#define HTTP_RESP_HEADERS_MAX	200
+
+struct http_response {
+	size_t		 len;		/* bytes the head took */
+	int		 version;	/* 10 or 11 */
+	int		 status;	/* 100..599 */
+	int64_t		 content_length;	/* -1: absent */
+	int		 chunked;
+	int		 keep_alive;
+	struct http_header headers[HTTP_RESP_HEADERS_MAX];
+	size_t		 nheaders;
+};
+
+struct http_resp_parser {
+	/* Private. */
+	size_t		 scan;		/* no head end in [0, scan) */
+	int		 failed;
+	struct http_error err;
+};
+
+void	 http_resp_init(struct http_resp_parser *);
+int	 http_parse_response(struct http_resp_parser *, const char *, size_t,
+	    struct http_response *, struct http_error *);
+/* Does a body follow this head (head_request: it answers a HEAD)? */
+int	 http_resp_has_body(const struct http_response *, int head_request);
 
 #endif /* GHP_HTTP_H */

@@ -131,9 +131,8 @@ intercept_line(const struct intercept_conf *ic, const struct http_header *h,
 
 	len = intercept_replace(ic, h->value.p, end, cred, credlen, NULL);
 	line = xcalloc(1, h->name.len + 2 + len + 1);
-	/* libcurl sends "Name;" as an empty header ("Name:" removes it). */
 	len = (size_t)sprintf(line, "%.*s%s", (int)h->name.len, h->name.p,
-	    h->value.len > 0 ? ": " : ";");
+	    h->value.len > 0 ? ": " : ":");
 	(void)intercept_replace(ic, h->value.p, end, cred, credlen,
 	    line + len);
 	return line;

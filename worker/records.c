@@ -19,14 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "chan.h"
-#include "curlev.h"
 #include "log.h"
 #include "msg.h"
 #include "request.h"
@@ -133,6 +131,4 @@ records_flush_cb(int fd, short ev, void *arg)
 		r->rec_waiting = 0;
 		request_start_upstream(r);	/* may end r */
 	}
-	/* The transfers just added are sent in this turn. */
-	curlev_kick();
 }

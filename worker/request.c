@@ -34,6 +34,7 @@
 static const char	*request_route_label(const struct request *);
 
 const struct config		*req_conf;
+static struct evbuffer		*req_out;	/* the answer gathered */
 static struct chan		*req_master;
 static uint64_t			 req_seq;
 static unsigned int		 req_pid;
@@ -65,6 +66,8 @@ request_init(const struct config *conf, struct chan *master,
 	req_conf = conf;
 	req_master = master;
 	req_pid = (unsigned int)getpid();
+	if (req_out == NULL && (req_out = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
 	records_init(base, master);
 	request_api_host(conf->upstream[UPSTREAM_API]);
 	authorize_init(conf);
@@ -315,7 +318,7 @@ request_read_chunked(struct request *r, struct evbuffer *in, char *buf,
 		rc = http_chunked_decode(&r->chunked, p, avail, &used, &data,
 		    &err);
 		if (rc == HTTP_ERROR)
-			return CURL_READFUNC_ABORT;
+			return UPSTREAM_BODY_ABORT;
 		if (rc == HTTP_DATA) {
 			memcpy(buf + out, data.p, data.len);
 			out += data.len;
@@ -458,14 +461,27 @@ request_readable(struct request *r)
 		upstream_resume_send(r->xfer);
 }
 
-/* --- the answer, pushed by libcurl --- */
+/*
+ * --- the answer, pushed by upstream.c ---
+ *
+ * What one turn of reading brings (the head, body bytes) is gathered in
+ * req_out and sent in one write by request_on_flush() or at the end.
+ */
+static void
+request_on_flush(void *arg)
+{
+	struct request *r = arg;
+
+	if (evbuffer_get_length(req_out) > 0)
+		conn_send(r->conn, req_out);
+}
 
 static void
 request_on_head(void *arg, int status, struct evbuffer *headers,
     int64_t content_length)
 {
 	struct request *r = arg;
-	struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+	struct evbuffer *out = req_out;
 
 	r->status = status;
 	r->head_sent = 1;
@@ -503,9 +519,11 @@ static int
 request_on_body(void *arg, const char *p, size_t n)
 {
 	struct request *r = arg;
-	struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+	struct evbuffer *out = req_out;
 
-	if (evbuffer_get_length(out) > CONN_OUT_HIGH)
+	/* Paused only on bytes libevent holds: its write callback resumes. */
+	if (evbuffer_get_length(bufferevent_get_output(r->conn->bev)) >
+	    CONN_OUT_HIGH)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -515,6 +533,8 @@ request_on_body(void *arg, const char *p, size_t n)
 	if (r->chunked_out)
 		evbuffer_add(out, "\r\n", 2);
 	r->bytes_out += n;
+	if (evbuffer_get_length(out) >= CONN_OUT_LOW)
+		request_on_flush(r);
 	return 0;
 }
 
@@ -529,7 +549,7 @@ static void
 request_on_done(void *arg, int ok, int status, const char *why)
 {
 	struct request *r = arg;
-	struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+	struct evbuffer *out = req_out;
 
 	r->xfer = NULL;
 	if (!r->head_sent) {
@@ -546,11 +566,13 @@ request_on_done(void *arg, int ok, int status, const char *why)
 		r->conn->close_after = 1;
 	} else if (r->chunked_out)
 		evbuffer_add(out, "0\r\n\r\n", 5);
+	request_on_flush(r);
 	request_finish(r);
 }
 
 const struct upstream_ops request_upstream_ops = {
-	request_on_head, request_on_body, request_read_body, request_on_done
+	request_on_head, request_on_body, request_read_body, request_on_done,
+	request_on_flush
 };
 
 /* --- routing --- */

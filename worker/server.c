@@ -538,6 +538,22 @@ conn_watch(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+/*
+ * Bytes of an answer: on a plain connection with nothing waiting before
+ * them, written to the socket now; what it does not take (and anything
+ * on TLS) goes through libevent.  This spares two epoll_ctl a request:
+ * the write event added for the answer and removed once it is out.
+ */
+void
+conn_send(struct conn *c, struct evbuffer *b)
+{
+	if (!c->tls && evbuffer_get_length(bufferevent_get_output(c->bev)) ==
+	    0)
+		(void)evbuffer_write(b, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(b) > 0)
+		bufferevent_write_buffer(c->bev, b);
+}
+
 int
 conn_start_tls(struct conn *c, SSL *ssl)
 {

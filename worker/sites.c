@@ -17,7 +17,6 @@
 #include <event2/buffer.h>
 #include <sodium.h>
 
-#include "curlev.h"
 #include "log.h"
 #include "netrc.h"
 #include "request.h"
@@ -87,7 +86,7 @@ sites_init(const struct config *conf)
 			continue;
 		(void)snprintf(what, sizeof(what), "%s redirect",
 		    sites_policy_name(i));
-		mirrors[i].usable = curlev_resolve_url(what, pc->url);
+		mirrors[i].usable = upstream_resolve_url(what, pc->url);
 		if (pc->netrc != NULL)
 			sites_read_netrc(&mirrors[i], pc->netrc, pc->url);
 	}
@@ -261,7 +260,7 @@ sites_check_done(void *arg, int ok, int status, const char *why)
 
 static const struct upstream_ops sites_check_ops = {
 	sites_check_head, sites_check_body, sites_check_read,
-	sites_check_done
+	sites_check_done, NULL
 };
 
 static void
