@@ -157,9 +157,11 @@ build/unit/test_answers build/unit-asan/test_answers: $(ANSWER_SRC)
 build/fuzz/fuzz_answers: FUZZ_LINK += $(ANSWER_SRC)
 build/fuzz/fuzz_answers: $(ANSWER_SRC)
 
-HTTP_SRC = worker/http.c worker/http_chunked.c
+HTTP_SRC = worker/http.c worker/http_chunked.c worker/http_resp.c
 build/unit/test_http build/unit-asan/test_http: UNIT_LINK += $(HTTP_SRC)
 build/unit/test_http build/unit-asan/test_http: $(HTTP_SRC)
+build/unit/test_http_resp build/unit-asan/test_http_resp: UNIT_LINK += $(HTTP_SRC)
+build/unit/test_http_resp build/unit-asan/test_http_resp: $(HTTP_SRC)
 
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) worker/http.h
 	@mkdir -p $(dir $@)
@@ -167,6 +169,13 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(HTTP_SRC) worker/http.h
 	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=all \
 	    -o $@ tests/fuzz/fuzz_http.c $(HTTP_SRC)
+
+build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c $(HTTP_SRC) worker/http.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE $(INC) -g -O1 \
+	    $(CLANG_WARN) -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=all \
+	    -o $@ tests/fuzz/fuzz_resp.c $(HTTP_SRC)
 
 run: deps all
 	@mkdir -p run

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "gql_scope.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "request_priv.h"
@@ -84,15 +85,16 @@ graphql_free(struct request *r)
 }
 
 void
-graphql_audit(const struct request *r, json_t *o)
+graphql_audit(const struct request *r, struct jsonw *w)
 {
 	const struct gql_result *res;
 
 	if (r->gql == NULL || (res = &r->gql->res)->kind == NULL)
 		return;
-	json_object_set_new(o, "graphql", json_pack("{s:s, s:o}", "type",
-	    res->kind, "operation", res->operation[0] ?
-	    json_string(res->operation) : json_null()));
+	jsonw_open(w, "graphql");
+	jsonw_str(w, "type", res->kind);
+	jsonw_str_null(w, "operation", res->operation);
+	jsonw_close(w);
 }
 
 static void

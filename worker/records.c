@@ -36,6 +36,7 @@
 
 static struct chan	*rec_master;
 static struct evbuffer	*rec_batch;
+static struct evbuffer	*rec_line;	/* the record being written */
 static struct event	*rec_flush_ev;
 static int		 rec_flush_due;
 static TAILQ_HEAD(, request) rec_waiting =
@@ -48,6 +49,7 @@ records_init(struct event_base *base, struct chan *master)
 {
 	rec_master = master;
 	if ((rec_batch = evbuffer_new()) == NULL ||
+	    (rec_line = evbuffer_new()) == NULL ||
 	    (rec_flush_ev = event_new(base, -1, 0, records_flush_cb,
 	    NULL)) == NULL)
 		fatalx("%s: out of memory", __func__);
@@ -74,30 +76,29 @@ records_flush(void)
 	evbuffer_drain(rec_batch, len);
 }
 
-void
-records_add(uint16_t type, json_t *o)
+struct evbuffer *
+records_line(void)
 {
-	char *s;
-	size_t n;
+	evbuffer_drain(rec_line, evbuffer_get_length(rec_line));
+	return rec_line;
+}
 
-	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII |
-	    JSON_REAL_PRECISION(16));
-	json_decref(o);
-	if (s == NULL)
-		return;
-	n = strlen(s);
+void
+records_commit(uint16_t type)
+{
+	size_t n = evbuffer_get_length(rec_line);
+
 	if (n + 2 > RECORDS_BATCH) {
 		log_warnx("a %s record of %zu bytes is too long to send",
 		    type == MSG_AUDIT ? "audit" : "access", n);
-		free(s);
+		evbuffer_drain(rec_line, n);
 		return;
 	}
 	if (evbuffer_get_length(rec_batch) + n + 2 > RECORDS_BATCH)
 		records_flush();
 	evbuffer_add(rec_batch, type == MSG_AUDIT ? "a" : "x", 1);
-	evbuffer_add(rec_batch, s, n);
+	evbuffer_add_buffer(rec_batch, rec_line);
 	evbuffer_add(rec_batch, "\n", 1);
-	free(s);
 	records_due();
 }
 

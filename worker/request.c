@@ -20,6 +20,7 @@
 #include "chan.h"
 #include "conn.h"
 #include "http.h"
+#include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg.h"
@@ -103,25 +104,30 @@ request_abort(struct request *r)
 	request_free(r);
 }
 
-static const char *
-now_rfc3339(char *buf, size_t len)
+/* RFC 3339 in UTC with milliseconds; the seconds' part kept a second. */
+static void
+request_time(struct jsonw *w, const char *key, const struct timespec *ts)
 {
-	struct timespec ts;
+	static time_t cached = -1;
+	static char head[40];
+	char buf[32];
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	(void)snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-	    tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-	    tm.tm_sec % 100, (int)(ts.tv_nsec / 1000000) % 1000);
-	return buf;
-}
-
-static json_t *
-jstr_or_null(const char *s)
-{
-	return s != NULL && *s != '\0' ? json_string(s) : json_null();
+	if (ts->tv_sec != cached) {
+		gmtime_r(&ts->tv_sec, &tm);
+		(void)snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:"
+		    "%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		    tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		    tm.tm_sec % 100);
+		cached = ts->tv_sec;
+	}
+	memcpy(buf, head, 19);
+	buf[19] = '.';
+	buf[20] = (char)('0' + ts->tv_nsec / 100000000 % 10);
+	buf[21] = (char)('0' + ts->tv_nsec / 10000000 % 10);
+	buf[22] = (char)('0' + ts->tv_nsec / 1000000 % 10);
+	buf[23] = 'Z';
+	jsonw_strn(w, key, buf, 24);
 }
 
 /* The audit record: before anything goes upstream. */
@@ -129,81 +135,108 @@ void
 request_audit(struct request *r, const char *decision, const char *reason,
     int status)
 {
-	char ts[40];
-	json_t *o;
+	struct timespec ts;
+	struct jsonw w;
+	char perm[64];
 
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}",
-	    "time", now_rfc3339(ts, sizeof(ts)), "request_id", r->id,
-	    "decision", decision,
-	    "reason", jstr_or_null(reason),
-	    "token_type", r->ttype == TOKEN_NONE ? json_null() :
-	    json_string(token_type_name(r->ttype)),
-	    "token", jstr_or_null(r->prefix),
-	    "owner", jstr_or_null(r->owner),
-	    "session", jstr_or_null(r->session));
-	json_object_set_new(o, "token_id", r->token_id > 0 ?
-	    json_integer(r->token_id) : json_null());
-	json_object_set_new(o, "login", jstr_or_null(r->login));
-	json_object_set_new(o, "method", json_string(r->method));
-	json_object_set_new(o, "path", json_string(r->path));
-	json_object_set_new(o, "repository", jstr_or_null(r->sr.repo));
-	json_object_set_new(o, "permission", r->sr.permission ?
-	    json_sprintf("%s:%s", r->sr.permission,
-	    scope_level_name(r->sr.level)) : json_null());
-	json_object_set_new(o, "endpoint", jstr_or_null(r->sr.template));
-	json_object_set_new(o, "status", status ? json_integer(status) :
-	    json_null());
-	json_object_set_new(o, "duration", json_real((double)(monotime_ms() -
-	    r->t_start) / 1000.0));
-	graphql_audit(r, o);
-	records_add(MSG_AUDIT, o);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	jsonw_begin(&w, records_line());
+	request_time(&w, "time", &ts);
+	jsonw_str(&w, "request_id", r->id);
+	jsonw_str(&w, "decision", decision);
+	jsonw_str_null(&w, "reason", reason);
+	jsonw_str(&w, "token_type", r->ttype == TOKEN_NONE ? NULL :
+	    token_type_name(r->ttype));
+	jsonw_str_null(&w, "token", r->prefix);
+	jsonw_str_null(&w, "owner", r->owner);
+	jsonw_str_null(&w, "session", r->session);
+	if (r->token_id > 0)
+		jsonw_int(&w, "token_id", r->token_id);
+	else
+		jsonw_null(&w, "token_id");
+	jsonw_str_null(&w, "login", r->login);
+	jsonw_str(&w, "method", r->method);
+	jsonw_str(&w, "path", r->path);
+	jsonw_str_null(&w, "repository", r->sr.repo);
+	if (r->sr.permission != NULL) {
+		(void)snprintf(perm, sizeof(perm), "%s:%s", r->sr.permission,
+		    scope_level_name(r->sr.level));
+		jsonw_str(&w, "permission", perm);
+	} else
+		jsonw_null(&w, "permission");
+	jsonw_str_null(&w, "endpoint", r->sr.template);
+	if (status != 0)
+		jsonw_int(&w, "status", status);
+	else
+		jsonw_null(&w, "status");
+	jsonw_decimal(&w, "duration", (int64_t)(monotime_ms() - r->t_start),
+	    3);
+	graphql_audit(r, &w);
+	jsonw_end(&w);
+	records_commit(MSG_AUDIT);
 }
 
-/* The access record, Caddy's field names: after the answer. */
+/* The start of an access record, Caddy's field names. */
+static void
+request_access_head(struct jsonw *w, const char *msg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	jsonw_begin(w, records_line());
+	jsonw_str(w, "level", "info");
+	jsonw_decimal(w, "ts", (int64_t)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000, 6);
+	jsonw_str(w, "logger", "http.log.access");
+	jsonw_str(w, "msg", msg);
+}
+
+/* The access record: after the answer. */
 static void
 request_access(struct request *r)
 {
-	struct timespec ts;
-	json_t *o, *req;
 	const struct http_head *h = &r->p.head;
+	struct jsonw w;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	req = json_pack("{s:s, s:i, s:s, s:s, s:s%, s:s%}",
-	    "remote_ip", r->conn->remote_ip, "remote_port",
-	    (int)r->conn->remote_port, "proto", h->version == 10 ?
-	    "HTTP/1.0" : "HTTP/1.1", "method", r->method,
-	    "host", h->host_header.p ? h->host_header.p : "",
-	    h->host_header.p ? h->host_header.len : 0,
-	    "uri", h->target.p, h->target.len);
-	o = json_pack("{s:s, s:f, s:s, s:s, s:o, s:I, s:s, s:f, s:I, s:i}",
-	    "level", "info", "ts", (double)ts.tv_sec + ts.tv_nsec / 1e9,
-	    "logger", "http.log.access", "msg", "handled request",
-	    "request", req, "bytes_read", (json_int_t)r->bytes_in,
-	    "request_id", r->id,
-	    "duration", (double)(monotime_ms() - r->t_start) / 1000.0,
-	    "size", (json_int_t)r->bytes_out, "status", r->status);
+	request_access_head(&w, "handled request");
+	jsonw_open(&w, "request");
+	jsonw_str(&w, "remote_ip", r->conn->remote_ip);
+	jsonw_int(&w, "remote_port", r->conn->remote_port);
+	jsonw_str(&w, "proto", h->version == 10 ? "HTTP/1.0" : "HTTP/1.1");
+	jsonw_str(&w, "method", r->method);
+	jsonw_strn(&w, "host", h->host_header.p ? h->host_header.p : "",
+	    h->host_header.p ? h->host_header.len : 0);
+	jsonw_strn(&w, "uri", h->target.p, h->target.len);
+	jsonw_close(&w);
+	jsonw_int(&w, "bytes_read", (int64_t)r->bytes_in);
+	jsonw_str(&w, "request_id", r->id);
+	jsonw_decimal(&w, "duration", (int64_t)(monotime_ms() - r->t_start),
+	    3);
+	jsonw_int(&w, "size", (int64_t)r->bytes_out);
+	jsonw_int(&w, "status", r->status);
 	if (r->owner[0] != '\0')
-		json_object_set_new(o, "user_id", json_string(r->owner));
+		jsonw_str(&w, "user_id", r->owner);
 	if (r->login[0] != '\0')
-		json_object_set_new(o, "login", json_string(r->login));
-	records_add(MSG_ACCESS, o);
+		jsonw_str(&w, "login", r->login);
+	jsonw_end(&w);
+	records_commit(MSG_ACCESS);
 }
 
 void
 request_refused(struct conn *c, int status, size_t size)
 {
-	struct timespec ts;
-	json_t *o;
+	struct jsonw w;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	o = json_pack("{s:s, s:f, s:s, s:s, s:{s:s, s:i}, s:i, s:I, s:i}",
-	    "level", "info", "ts", (double)ts.tv_sec + ts.tv_nsec / 1e9,
-	    "logger", "http.log.access", "msg", "refused request head",
-	    "request", "remote_ip", c->remote_ip, "remote_port",
-	    (int)c->remote_port, "bytes_read", 0, "size", (json_int_t)size,
-	    "status", status);
-	if (o != NULL)
-		records_add(MSG_ACCESS, o);
+	request_access_head(&w, "refused request head");
+	jsonw_open(&w, "request");
+	jsonw_str(&w, "remote_ip", c->remote_ip);
+	jsonw_int(&w, "remote_port", c->remote_port);
+	jsonw_close(&w);
+	jsonw_int(&w, "bytes_read", 0);
+	jsonw_int(&w, "size", (int64_t)size);
+	jsonw_int(&w, "status", status);
+	jsonw_end(&w);
+	records_commit(MSG_ACCESS);
 	metrics_request("other", "none", status);
 	metrics_stage(STAGE_TOTAL, (monotime_ms() - (c->head_t0 ?
 	    c->head_t0 : c->accepted)) * 1000);

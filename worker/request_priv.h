@@ -61,7 +61,8 @@ struct cwaiter;
 struct resolve_wait;
 struct bufferevent;
 struct graphql;
-struct json_t;
+struct jsonw;
+struct evbuffer;
 struct curl_slist;
 struct event_base;
 struct chan;
@@ -164,8 +165,9 @@ void	request_collect(struct request *, size_t max, const char *why,
 	    void (*then)(struct request *));
 
 /*
- * records.c: records_add() queues an audit (MSG_AUDIT) or access
- * (MSG_ACCESS) record, taking o; what a turn of the loop queued goes to
+ * records.c: a record is written (jsonw.h) into records_line(), an
+ * empty buffer, and records_commit() queues it as an audit (MSG_AUDIT)
+ * or access (MSG_ACCESS) record; what a turn of the loop queued goes to
  * the master in one message, records_flush() sends it now.
  * records_then_start() has r's transfer started
  * (request_start_upstream()) once the records queued so far are sent;
@@ -173,7 +175,8 @@ void	request_collect(struct request *, size_t max, const char *why,
  * freed: its prepared transfer is dropped, request_unstarted_free()).
  */
 void	records_init(struct event_base *, struct chan *);
-void	records_add(uint16_t, struct json_t *);
+struct evbuffer *records_line(void);
+void	records_commit(uint16_t);
 void	records_then_start(struct request *);
 void	records_forget(struct request *);
 
@@ -216,7 +219,7 @@ struct curl_slist *intercept_headers(struct request *, const char *,
  */
 int	graphql_wanted(const struct request *);
 int	graphql_decide(struct request *, const struct tentry *);
-void	graphql_audit(const struct request *, struct json_t *);
+void	graphql_audit(const struct request *, struct jsonw *);
 void	graphql_free(struct request *);
 
 /* sites.c (sites_init() is in request.h) */

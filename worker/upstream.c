@@ -323,28 +323,47 @@ xfer_number(const struct http_str *v)
 	return strtoll(num, NULL, 10);
 }
 
-/* A final head: its fields for the caller, and how its body is framed. */
+/*
+ * The header lines for the caller, as they came (each with its CRLF),
+ * but the hop-by-hop ones: runs of lines copied at once.  end is where
+ * the head's empty line starts.
+ */
 static void
-xfer_head(struct upstream_xfer *x, const struct http_response *h)
+xfer_head_lines(struct upstream_xfer *x, const struct http_response *h,
+    const char *end)
 {
 	const struct http_header *f;
+	const char *run = NULL, *next;
 	size_t i;
 
-	x->status = h->status;
-	x->content_length = h->content_length;
 	for (i = 0; i < h->nheaders; i++) {
 		f = &h->headers[i];
-		if (xfer_hop_by_hop(&f->name))
-			continue;
+		next = i + 1 < h->nheaders ? h->headers[i + 1].name.p : end;
 		if (http_str_ieq(&f->name, "x-ratelimit-remaining"))
 			x->ratelimit = (long)xfer_number(&f->value);
 		else if (http_str_ieq(&f->name, "x-ratelimit-reset"))
 			x->ratelimit_reset = xfer_number(&f->value);
-		evbuffer_add(x->resp_headers, f->name.p, f->name.len);
-		evbuffer_add(x->resp_headers, ": ", 2);
-		evbuffer_add(x->resp_headers, f->value.p, f->value.len);
-		evbuffer_add(x->resp_headers, "\r\n", 2);
+		if (xfer_hop_by_hop(&f->name)) {
+			if (run != NULL)
+				evbuffer_add(x->resp_headers, run,
+				    (size_t)(f->name.p - run));
+			run = NULL;
+		} else if (run == NULL)
+			run = f->name.p;
+		if (next == end && run != NULL)
+			evbuffer_add(x->resp_headers, run,
+			    (size_t)(end - run));
 	}
+}
+
+/* A final head: its fields for the caller, and how its body is framed. */
+static void
+xfer_head(struct upstream_xfer *x, const struct http_response *h,
+    const char *buf)
+{
+	x->status = h->status;
+	x->content_length = h->content_length;
+	xfer_head_lines(x, h, buf + h->len - 2);
 	x->keep = h->keep_alive;
 	if (!http_resp_has_body(h, x->head_request))
 		x->rstate = RS_DONE;
@@ -393,7 +412,7 @@ xfer_parse_head(struct upstream_xfer *x, const char *p, size_t n)
 	else if (h.status < 200)
 		http_resp_init(&x->rp);	/* 100, 103: the next head */
 	else
-		xfer_head(x, &h);
+		xfer_head(x, &h, p);
 	return h.len;
 }
 
