@@ -150,8 +150,10 @@ jsonw_end(struct jsonw *w)
 void
 jsonw_open(struct jsonw *w, const char *key)
 {
-	if (w->depth + 1 >= JSONW_DEPTH)
-		return;		/* deeper than the records go */
+	if (w->depth + 1 >= JSONW_DEPTH) {
+		w->ignored++;	/* deeper than the records go */
+		return;
+	}
 	jsonw_key(w, key);
 	evbuffer_add(w->b, "{", 1);
 	w->more[++w->depth] = 0;
@@ -160,6 +162,10 @@ jsonw_open(struct jsonw *w, const char *key)
 void
 jsonw_close(struct jsonw *w)
 {
+	if (w->ignored > 0) {
+		w->ignored--;
+		return;
+	}
 	if (w->depth == 0)
 		return;
 	w->depth--;

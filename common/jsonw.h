@@ -3,17 +3,19 @@
  * field by field, for the audit and access records a worker makes for
  * every request: no tree to build, no allocation per field.
  *
- * The text is ASCII only, as jansson's JSON_ENSURE_ASCII makes it:
- * strings are escaped as RFC 8259 asks ('"', '\\', control characters
- * as \b \f \n \r \t or \u00XX), every character beyond ASCII is written
- * as \uXXXX (a surrogate pair beyond U+FFFF), and bytes that are not
+ * The text is printable ASCII only (as jansson's JSON_ENSURE_ASCII
+ * makes it, DEL escaped too): strings are escaped as RFC 8259 asks
+ * ('"', '\\', control characters as \b \f \n \r \t or \u00XX, DEL as
+ * \u007f), every character beyond ASCII is written as \uXXXX (a
+ * surrogate pair beyond U+FFFF), and bytes that are not
  * well-formed UTF-8 (overlong forms, surrogates, above U+10FFFF,
  * truncated sequences) each become U+FFFD.  So whatever the bytes, the
  * result is valid JSON, and the same string read back for valid UTF-8.
  *
  * The caller names the fields in the order they are to appear and never
- * the same key twice in one object; objects nest up to JSONW_DEPTH.
- * jsonw_end() closes what is still open.
+ * the same key twice in one object; objects nest up to JSONW_DEPTH
+ * (an open deeper than that is ignored with its close, and its fields
+ * go to the enclosing object).  jsonw_end() closes what is still open.
  */
 #ifndef GHP_JSONW_H
 #define GHP_JSONW_H
@@ -28,6 +30,7 @@ struct evbuffer;
 struct jsonw {
 	struct evbuffer	*b;
 	int		 depth;
+	int		 ignored;	/* opens past JSONW_DEPTH */
 	unsigned char	 more[JSONW_DEPTH];	/* a field came before */
 };
 

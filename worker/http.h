@@ -145,13 +145,15 @@
  * (sticky): err.status is 502 and err.reason says why:
  *   - not "HTTP/1.0" or "HTTP/1.1", SP, three digits worth 100..599,
  *     then nothing or SP and a reason of field bytes;
- *   - a bare CR or LF, a folded line (obs-fold), a header name that is
+ *   - a bare CR or LF (as soon as it arrives, before the head's end),
+ *     a folded line (obs-fold), a header name that is
  *     empty or not a token, a line without a colon, a control byte but
  *     HTAB in a value;
  *   - a second Content-Length or Transfer-Encoding, a Content-Length
  *     that is not 1*DIGIT or is above HTTP_LENGTH_MAX, a
  *     Transfer-Encoding other than "chunked", both, or chunked in
- *     HTTP/1.0; a Connection that is not a list of tokens;
+ *     HTTP/1.0; a Connection that is not a comma-separated list of
+ *     tokens;
  *   - a head longer than HTTP_RESP_HEAD_MAX (known before its end), more
  *     than HTTP_RESP_HEADERS_MAX header lines.
  * keep_alive follows the rules for requests above.  Whether a body

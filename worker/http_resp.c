@@ -4,7 +4,8 @@
  *
  * The end of the head (CRLF CRLF) is looked for first, from where the
  * last call stopped, so a head that arrives a byte at a time costs
- * linear time; the head is then read line by line, once.
+ * linear time (bare CRs and LFs are refused on the way); the head is
+ * then read line by line, once.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -78,20 +79,23 @@ rs_content_length(struct http_response *r, const struct http_str *v)
 	uint64_t n = 0;
 	size_t i;
 
-	if (v->len == 0 || v->len > 16)
+	if (v->len == 0)
 		return "bad Content-Length";
 	for (i = 0; i < v->len; i++) {
 		if (!is_digit((unsigned char)v->p[i]))
 			return "bad Content-Length";
 		n = n * 10 + (uint64_t)(v->p[i] - '0');
+		if (n > HTTP_LENGTH_MAX)
+			return "Content-Length too large";
 	}
-	if (n > HTTP_LENGTH_MAX)
-		return "Content-Length too large";
 	r->content_length = (int64_t)n;
 	return NULL;
 }
 
-/* Connection: a list of tokens; close and keep-alive are noted. */
+/*
+ * Connection: a comma-separated list of tokens (empty elements allowed,
+ * RFC 9110 5.6.1); close and keep-alive are noted.
+ */
 static const char *
 rs_connection(unsigned int *seen, const struct http_str *v)
 {
@@ -110,6 +114,10 @@ rs_connection(unsigned int *seen, const struct http_str *v)
 			*seen |= RS_SEEN_CLOSE;
 		else if (rs_ieq(v->p + i, j - i, "keep-alive"))
 			*seen |= RS_SEEN_KEEP;
+		while (j < v->len && is_ows((unsigned char)v->p[j]))
+			j++;
+		if (j < v->len && v->p[j] != ',')
+			return "bad Connection";
 		i = j;
 	}
 	return NULL;
@@ -202,29 +210,56 @@ rs_lines(struct http_response *r, const char *s, size_t n)
 	return NULL;
 }
 
+/*
+ * Look for the head's end from where the last call stopped, refusing a
+ * bare LF or CR on the way (so that a head with LF line ends is refused
+ * at once rather than waited for): its length, or 0.
+ */
+static size_t
+rs_find_end(struct http_resp_parser *p, const char *buf, size_t limit,
+    const char **why)
+{
+	size_t i;
+
+	for (i = p->scan; i < limit; i++) {
+		if (buf[i] == '\n') {
+			if (i == 0 || buf[i - 1] != '\r') {
+				*why = "bare LF in head";
+				return 0;
+			}
+			if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+				return i + 1;
+		} else if (i > 0 && buf[i - 1] == '\r') {
+			*why = "bare CR in head";
+			return 0;
+		}
+	}
+	p->scan = limit;
+	return 0;
+}
+
 int
 http_parse_response(struct http_resp_parser *p, const char *buf, size_t len,
     struct http_response *r, struct http_error *e)
 {
-	const char *end, *why;
-	size_t from, limit;
+	const char *why = NULL;
+	size_t limit, end;
 
 	if (p->failed) {
 		*e = p->err;
 		return HTTP_ERROR;
 	}
 	limit = len < HTTP_RESP_HEAD_MAX ? len : HTTP_RESP_HEAD_MAX;
-	from = p->scan > 3 ? p->scan - 3 : 0;
-	if (from >= limit || (end = memmem(buf + from, limit - from,
-	    "\r\n\r\n", 4)) == NULL) {
-		p->scan = limit;
+	if ((end = rs_find_end(p, buf, limit, &why)) == 0) {
+		if (why != NULL)
+			return rs_error(p, e, why);
 		if (len >= HTTP_RESP_HEAD_MAX)
 			return rs_error(p, e, "response head too long");
 		return HTTP_INCOMPLETE;
 	}
 	memset(r, 0, offsetof(struct http_response, headers));
 	r->nheaders = 0;
-	r->len = (size_t)(end - buf) + 4;
+	r->len = end;
 	if ((why = rs_lines(r, buf, r->len)) != NULL)
 		return rs_error(p, e, why);
 	return HTTP_OK;

@@ -327,6 +327,9 @@ class Ghp:
                   at NO_UPSTREAM.  False: all but `upstream api` point
                   at NO_UPSTREAM
     upstream_ca   a CA bundle file: `upstream ca "FILE"` (None: no line)
+    upstream_urls {name: URL}: the URL of `upstream NAME` instead of what
+                  upstream and sites would give it (a scripted server for
+                  one site, say: {"raw": "http://127.0.0.1:PORT"})
     fake_kw       FakeGitHub keyword arguments (in-process only)
     block_tokens  prefixes for `block tokens { ... }` (None: no such line)
     logs          True: `log audit` and `log access` in the temporary
@@ -353,7 +356,8 @@ class Ghp:
                  extra="", shutdown_timeout=3, verbose=1, upstream=None,
                  fake_kw=None, block_tokens=None, logs=False,
                  metrics=False, apps=None, record_identity=False,
-                 sites=False, upstream_ca=None, proxy=False):
+                 sites=False, upstream_ca=None, proxy=False,
+                 upstream_urls=None):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="ghp-it-"))
         os.chmod(self.dir, 0o755)     # so that nobody can traverse it
         self.conf = os.path.join(self.dir, "ghp.conf")
@@ -384,6 +388,7 @@ class Ghp:
         self.proxy_port = free_port("127.0.0.1") if proxy else None
         self.sites = sites
         self.upstream_ca = upstream_ca
+        self.upstream_urls = dict(upstream_urls or {})
         self.fake = None
         _live.append(self)
         # ghp's own look-up of the login behind a stored credential
@@ -454,7 +459,9 @@ class Ghp:
         # Every upstream is named, so that no worker start waits on DNS
         # for GitHub's names: the fake's, or a local port nobody serves.
         for name in ("api", "web", "codeload", "raw", "copilot"):
-            if self.fake and (name == "api" or self.sites):
+            if name in self.upstream_urls:
+                url = self.upstream_urls[name]
+            elif self.fake and (name == "api" or self.sites):
                 url = self.fake.site_url(name)
             else:
                 url = NO_UPSTREAM
